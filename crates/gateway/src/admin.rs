@@ -1,0 +1,197 @@
+//! The admin API, on its own loopback listener: health, readiness, metrics, config, reload.
+//!
+//! Every endpoint but `/healthz` requires the configured bearer token; with no token
+//! configured they refuse (there is no default credential).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::Gateway;
+use crate::audit::Event;
+
+/// Serves the admin API until `stopped` flips.
+pub async fn serve(gw: Arc<Gateway>, listener: TcpListener, mut stopped: watch::Receiver<bool>) {
+    let app = router(gw);
+    let shutdown = async move {
+        let _ = stopped.changed().await;
+    };
+    if let Err(e) = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    {
+        tracing::error!(error = %e, "admin API stopped");
+    }
+}
+
+/// The admin routes (public for in-process tests).
+pub fn router(gw: Arc<Gateway>) -> Router {
+    let protected = Router::new()
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/config", get(config))
+        .route("/reload", post(reload))
+        .layer(middleware::from_fn_with_state(gw.clone(), authorize));
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .merge(protected)
+        .with_state(gw)
+}
+
+async fn authorize(
+    State(gw): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let endpoint = req.uri().path().to_owned();
+    let rt = gw.runtime();
+    let status = match &rt.config.admin.token {
+        None => Some((
+            StatusCode::FORBIDDEN,
+            "no admin token is configured (admin.token)",
+        )),
+        Some(token) if bearer_matches(req.headers(), token.expose()) => None,
+        Some(_) => Some((
+            StatusCode::UNAUTHORIZED,
+            "a valid admin bearer token is required",
+        )),
+    };
+    drop(rt);
+    let resp = match status {
+        Some((code, why)) => {
+            let mut r = (
+                code,
+                axum::Json(json!({ "title": why, "status": code.as_u16() })),
+            )
+                .into_response();
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+            r
+        }
+        None => next.run(req).await,
+    };
+    if endpoint != "/metrics" || !resp.status().is_success() {
+        gw.audit.record(Event::Admin {
+            time: SystemTime::now(),
+            endpoint,
+            status: resp.status().as_u16(),
+            client_ip: peer.ip(),
+        });
+    }
+    resp
+}
+
+/// Constant-time check of `Authorization: Bearer <token>` (digests compared, so
+/// neither content nor length leaks through timing).
+fn bearer_matches(headers: &HeaderMap, token: &[u8]) -> bool {
+    let Some(given) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+    else {
+        return false;
+    };
+    let a = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, given);
+    let b = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token);
+    a.as_ref()
+        .iter()
+        .zip(b.as_ref())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
+async fn readyz(State(gw): State<Arc<Gateway>>) -> impl IntoResponse {
+    let rt = gw.runtime();
+    let upstreams: serde_json::Map<_, _> = rt
+        .apis
+        .iter()
+        .map(|a| {
+            (
+                a.upstream.name.clone(),
+                json!({ "down_targets": a.upstream.down_targets() }),
+            )
+        })
+        .collect();
+    axum::Json(
+        json!({ "ready": true, "config_version": rt.config.version, "upstreams": upstreams }),
+    )
+}
+
+async fn metrics(State(gw): State<Arc<Gateway>>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        gw.metrics.encode(),
+    )
+}
+
+async fn config(State(gw): State<Arc<Gateway>>) -> impl IntoResponse {
+    let rt = gw.runtime();
+    let c = &rt.config;
+    let loaded = time::OffsetDateTime::from(rt.loaded_at)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let apis: Vec<_> = rt
+        .apis
+        .iter()
+        .map(|a| {
+            json!({
+                "name": &*a.name,
+                "base_path": if a.cfg.base_path.is_empty() { "/" } else { &a.cfg.base_path },
+                "spec": a.cfg.spec.as_ref().map(|s| json!({ "title": s.title, "openapi": s.openapi_version, "operations": s.operations.len() })),
+                "upstream": a.cfg.upstream,
+                "mode": format!("{:?}", a.cfg.mode).to_lowercase(),
+            })
+        })
+        .collect();
+    let upstreams: serde_json::Map<_, _> = c
+        .upstreams
+        .iter()
+        .map(|(n, u)| {
+            (
+                n.clone(),
+                json!({ "targets": u.targets.iter().map(ToString::to_string).collect::<Vec<_>>() }),
+            )
+        })
+        .collect();
+    axum::Json(json!({
+        "version": c.version,
+        "loaded_at": loaded,
+        "source": c.source,
+        "listeners": c.listeners.iter().map(|l| json!({ "address": l.address, "tls": l.tls.is_some(), "http2": l.http2 })).collect::<Vec<_>>(),
+        "admin_token": if c.admin.token.is_some() { "[redacted]" } else { "none" },
+        "apis": apis,
+        "upstreams": upstreams,
+    }))
+}
+
+async fn reload(State(gw): State<Arc<Gateway>>) -> Response {
+    let result = tokio::task::spawn_blocking(move || gw.reload("admin")).await;
+    match result {
+        Ok(Ok(Some(version))) => axum::Json(json!({ "result": "loaded", "version": version })).into_response(),
+        Ok(Ok(None)) => axum::Json(json!({ "result": "unchanged" })).into_response(),
+        Ok(Err(errors)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(json!({ "result": "rejected", "errors": errors.0.iter().map(ToString::to_string).collect::<Vec<_>>() })),
+        )
+            .into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}

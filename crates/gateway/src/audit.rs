@@ -1,0 +1,165 @@
+//! The audit log: one JSON line per request and per config or admin event, written off
+//! the hot path through a bounded queue whose overflow is counted, never waited on.
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use prometheus_client::metrics::counter::Counter;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::config::AuditConfig;
+
+/// One audit record.
+#[derive(Debug, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A request and the decision taken on it.
+    Request(Box<RequestEvent>),
+    /// A config load or reload.
+    Config {
+        /// When.
+        #[serde(serialize_with = "rfc3339")]
+        time: SystemTime,
+        /// `loaded` or `rejected`.
+        result: &'static str,
+        /// The config version hash (loaded) or the error text (rejected).
+        detail: String,
+        /// What asked for it: `start`, `signal`, `watch`, `admin`.
+        trigger: &'static str,
+    },
+    /// An admin API call.
+    Admin {
+        /// When.
+        #[serde(serialize_with = "rfc3339")]
+        time: SystemTime,
+        /// Endpoint path.
+        endpoint: String,
+        /// HTTP status returned.
+        status: u16,
+        /// Caller address.
+        client_ip: IpAddr,
+    },
+}
+
+/// What the audit log says about one request. Never bodies, tokens or cookies.
+#[derive(Debug, Serialize)]
+pub struct RequestEvent {
+    /// Arrival time.
+    #[serde(serialize_with = "rfc3339")]
+    pub time: SystemTime,
+    /// The request id returned to the client.
+    pub request_id: Arc<str>,
+    /// Client address (through trusted proxies).
+    pub client_ip: IpAddr,
+    /// Method.
+    pub method: String,
+    /// HTTP version.
+    pub protocol: &'static str,
+    /// API name, when routed.
+    pub api: Option<Arc<str>>,
+    /// Route template, when routed (never the raw path).
+    pub route: Option<Arc<str>>,
+    /// Operation id, when routed.
+    pub operation: Option<Arc<str>>,
+    /// Final status sent to the client.
+    pub status: u16,
+    /// `allow` or `reject`.
+    pub decision: &'static str,
+    /// The stage that decided.
+    pub stage: &'static str,
+    /// Why, when rejected or replaced.
+    pub reason: Option<String>,
+    /// Total time in the gateway, including the response body.
+    pub latency_ms: f64,
+    /// Upstream group, when forwarded.
+    pub upstream: Option<String>,
+    /// The upstream's own status.
+    pub upstream_status: Option<u16>,
+    /// Time to the upstream's response head.
+    pub upstream_latency_ms: Option<f64>,
+    /// Request body bytes read.
+    pub bytes_in: u64,
+    /// Response body bytes sent.
+    pub bytes_out: u64,
+}
+
+fn rfc3339<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    let dt = time::OffsetDateTime::from(*t);
+    let text = dt
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(serde::ser::Error::custom)?;
+    s.serialize_str(&text)
+}
+
+/// The sending side of the audit queue; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    tx: mpsc::Sender<Event>,
+    dropped: Counter,
+}
+
+impl Audit {
+    /// Starts the writer task. The returned handle finishes once every `Audit` clone is
+    /// dropped and the queue is written and flushed.
+    pub fn start(
+        cfg: &AuditConfig,
+        dropped: Counter,
+    ) -> std::io::Result<(Audit, tokio::task::JoinHandle<()>)> {
+        let file = match &cfg.file {
+            Some(p) => Some(open(p)?),
+            None => None,
+        };
+        let (tx, rx) = mpsc::channel(cfg.queue_capacity);
+        let handle = tokio::task::spawn_blocking({
+            let stdout = cfg.stdout;
+            move || write_loop(rx, file, stdout)
+        });
+        Ok((Audit { tx, dropped }, handle))
+    }
+
+    /// Queues an event; when the queue is full the event is dropped and counted.
+    pub fn record(&self, e: Event) {
+        if self.tx.try_send(e).is_err() {
+            self.dropped.inc();
+        }
+    }
+}
+
+fn open(p: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(p)
+}
+
+fn write_loop(mut rx: mpsc::Receiver<Event>, file: Option<std::fs::File>, stdout: bool) {
+    let mut file = file.map(std::io::BufWriter::new);
+    let mut line = Vec::with_capacity(512);
+    while let Some(e) = rx.blocking_recv() {
+        let mut next = Some(e);
+        while let Some(e) = next.take() {
+            line.clear();
+            if serde_json::to_writer(&mut line, &e).is_ok() {
+                line.push(b'\n');
+                if let Some(f) = file.as_mut() {
+                    let _ = f.write_all(&line);
+                }
+                if stdout {
+                    let _ = std::io::stdout().lock().write_all(&line);
+                }
+            }
+            next = rx.try_recv().ok();
+        }
+        // The queue is empty: a good moment to flush.
+        if let Some(f) = file.as_mut() {
+            let _ = f.flush();
+        }
+    }
+    if let Some(f) = file.as_mut() {
+        let _ = f.flush();
+    }
+}

@@ -1,0 +1,158 @@
+//! The config file as written: serde structs that mirror the YAML, unknown fields refused.
+//!
+//! Values that later checks may reject carry their source position (`Spanned`), so
+//! that an error can name the line. `build.rs` turns these into validated types.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use super::units::{Bytes, Span};
+
+/// The root of `portcullis.yaml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    pub(crate) listeners: Vec<RawListener>,
+    #[serde(default)]
+    pub(crate) admin: Option<RawAdmin>,
+    #[serde(default)]
+    pub(crate) runtime: RawRuntime,
+    #[serde(default)]
+    pub(crate) limits: RawLimits,
+    #[serde(default)]
+    pub(crate) normalize: RawNormalize,
+    #[serde(default)]
+    pub(crate) trusted_proxies: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) security_headers: RawSecurityHeaders,
+    #[serde(default)]
+    pub(crate) audit: RawAudit,
+    #[serde(default)]
+    pub(crate) upstreams: BTreeMap<String, RawUpstream>,
+    pub(crate) apis: Vec<RawApi>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawListener {
+    pub(crate) address: Spanned<String>,
+    #[serde(default)]
+    pub(crate) tls: Option<RawTls>,
+    #[serde(default)]
+    pub(crate) http2: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTls {
+    pub(crate) certificate: Spanned<String>,
+    pub(crate) private_key: Spanned<String>,
+    #[serde(default)]
+    pub(crate) client_ca: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) client_auth: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAdmin {
+    #[serde(default)]
+    pub(crate) address: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) token: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRuntime {
+    #[serde(default)]
+    pub(crate) worker_threads: Option<usize>,
+    #[serde(default)]
+    pub(crate) shutdown_grace: Option<Span>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLimits {
+    pub(crate) max_header_bytes: Option<Bytes>,
+    pub(crate) max_headers: Option<usize>,
+    pub(crate) max_uri_bytes: Option<Bytes>,
+    pub(crate) max_body_bytes: Option<Bytes>,
+    pub(crate) header_timeout: Option<Span>,
+    pub(crate) idle_timeout: Option<Span>,
+    pub(crate) max_connections: Option<usize>,
+    pub(crate) max_concurrent_streams: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNormalize {
+    pub(crate) merge_slashes: Option<bool>,
+    pub(crate) reject_encoded_slash: Option<bool>,
+    pub(crate) reject_backslash: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSecurityHeaders {
+    pub(crate) enabled: Option<bool>,
+    pub(crate) hsts: Option<String>,
+    pub(crate) json_csp: Option<String>,
+    #[serde(default)]
+    pub(crate) custom: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAudit {
+    pub(crate) file: Option<Spanned<String>>,
+    pub(crate) stdout: Option<bool>,
+    pub(crate) queue_capacity: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawUpstream {
+    pub(crate) targets: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) ca_bundle: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) http2: Option<bool>,
+    #[serde(default)]
+    pub(crate) connect_timeout: Option<Span>,
+    #[serde(default)]
+    pub(crate) timeout: Option<Span>,
+    #[serde(default)]
+    pub(crate) retries: Option<u32>,
+    #[serde(default)]
+    pub(crate) max_failures: Option<u32>,
+    #[serde(default)]
+    pub(crate) failure_cooldown: Option<Span>,
+    #[serde(default)]
+    pub(crate) preserve_host: Option<bool>,
+    #[serde(default)]
+    pub(crate) pool_idle_timeout: Option<Span>,
+    #[serde(default)]
+    pub(crate) pool_max_idle: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawApi {
+    pub(crate) name: Spanned<String>,
+    #[serde(default)]
+    pub(crate) spec: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) without_spec: Option<bool>,
+    #[serde(default)]
+    pub(crate) base_path: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) strip_base_path: Option<bool>,
+    pub(crate) upstream: Spanned<String>,
+    #[serde(default)]
+    pub(crate) mode: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) replace_upstream_errors: Option<bool>,
+}

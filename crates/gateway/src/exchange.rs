@@ -1,0 +1,105 @@
+//! What one request's stages learn, carried from arrival to the audit record.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use tokio::time::Instant;
+
+use crate::problem::Reject;
+use crate::route::Operation;
+
+/// Per-request context: stages read and enrich it; nothing else is shared between them.
+#[derive(Debug)]
+pub struct Exchange {
+    /// Arrival (wall clock, for the audit timestamp).
+    pub time: SystemTime,
+    /// Arrival (monotonic, for latency).
+    pub started: Instant,
+    /// The id returned to the client and sent upstream.
+    pub request_id: Arc<str>,
+    /// Client address through trusted proxies.
+    pub client_ip: IpAddr,
+    /// Method, as received.
+    pub method: http::Method,
+    /// HTTP version of the client connection.
+    pub version: http::Version,
+    /// The stage currently running (or that decided).
+    pub stage: &'static str,
+    /// The matched operation.
+    pub operation: Option<Arc<Operation>>,
+    /// Why the request was refused or its response replaced.
+    pub reject: Option<Reject>,
+    /// A decision recorded but not enforced (monitor mode).
+    pub monitored: Option<Reject>,
+    /// Upstream group, status and time to response head, when forwarded.
+    pub upstream: Option<(String, u16, f64)>,
+    /// Request body bytes read (shared with the body wrapper).
+    pub bytes_in: Arc<AtomicU64>,
+}
+
+impl Exchange {
+    /// Starts the exchange for a request that just arrived.
+    pub fn new(
+        request_id: Arc<str>,
+        client_ip: IpAddr,
+        method: http::Method,
+        version: http::Version,
+    ) -> Exchange {
+        Exchange {
+            time: SystemTime::now(),
+            started: Instant::now(),
+            request_id,
+            client_ip,
+            method,
+            version,
+            stage: "accept",
+            operation: None,
+            reject: None,
+            monitored: None,
+            upstream: None,
+            bytes_in: Arc::new(AtomicU64::new(0)),
+        }
+    }
+}
+
+/// Request ids: unique per process run and cheap (a random prefix and a counter).
+#[derive(Debug)]
+pub struct RequestIds {
+    prefix: u64,
+    next: AtomicU64,
+}
+
+impl Default for RequestIds {
+    fn default() -> Self {
+        let mut seed = [0u8; 8];
+        // The ids need uniqueness across restarts, not secrecy; fall back to the clock.
+        if aws_lc_rs::rand::fill(&mut seed).is_err() {
+            let nanos = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            seed = (nanos as u64).to_le_bytes();
+        }
+        RequestIds {
+            prefix: u64::from_le_bytes(seed),
+            next: AtomicU64::new(1),
+        }
+    }
+}
+
+impl RequestIds {
+    /// A new id: 32 lower-case hex digits.
+    pub fn next(&self) -> Arc<str> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        format!("{:016x}{:016x}", self.prefix, n).into()
+    }
+
+    /// An incoming id is kept (from a trusted proxy) only if it is short and plain.
+    pub fn acceptable(id: &[u8]) -> bool {
+        (1..=128).contains(&id.len())
+            && id
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
+    }
+}

@@ -1,0 +1,184 @@
+//! Prometheus metrics: an explicit registry, labels only from config (never raw paths).
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    api: String,
+    operation: String,
+    status_class: String,
+    decision: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    api: String,
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UpstreamLabels {
+    upstream: String,
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: String,
+}
+
+/// All of the gateway's metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    upstream_errors: Family<UpstreamLabels, Counter>,
+    reloads: Family<ResultLabels, Counter>,
+    /// Open client connections.
+    pub open_connections: Gauge,
+    /// Audit events dropped because the queue was full.
+    pub audit_dropped: Counter,
+}
+
+/// Pre-resolved handles for one route, so the hot path does no label lookups.
+#[derive(Debug, Clone)]
+pub struct RouteMetrics {
+    /// `[status class 1..=5][allow, reject]`.
+    requests: [[Counter; 2]; 5],
+    latency: Histogram,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new([
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ])
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every family registered.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("portcullis");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
+        );
+        let upstream_errors = Family::<UpstreamLabels, Counter>::default();
+        let reloads = Family::<ResultLabels, Counter>::default();
+        let open_connections = Gauge::default();
+        let audit_dropped = Counter::default();
+        registry.register(
+            "requests",
+            "Requests by API, operation, status class and decision",
+            requests.clone(),
+        );
+        registry.register(
+            "request_duration_seconds",
+            "Request latency by route template",
+            latency.clone(),
+        );
+        registry.register(
+            "upstream_errors",
+            "Upstream failures by upstream and kind",
+            upstream_errors.clone(),
+        );
+        registry.register(
+            "config_reloads",
+            "Config reloads by result",
+            reloads.clone(),
+        );
+        registry.register(
+            "open_connections",
+            "Open client connections",
+            open_connections.clone(),
+        );
+        registry.register(
+            "audit_dropped_events",
+            "Audit events dropped because the queue was full",
+            audit_dropped.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            upstream_errors,
+            reloads,
+            open_connections,
+            audit_dropped,
+        }
+    }
+
+    /// Handles for a route (`api`/`operation`/`route` come from config, bounded).
+    pub fn route(&self, api: &str, operation: &str, route: &str) -> RouteMetrics {
+        let classes = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+        let requests = classes.map(|class| {
+            ["allow", "reject"].map(|decision| {
+                self.requests
+                    .get_or_create(&RequestLabels {
+                        api: api.into(),
+                        operation: operation.into(),
+                        status_class: class.into(),
+                        decision: decision.into(),
+                    })
+                    .clone()
+            })
+        });
+        let latency = self
+            .latency
+            .get_or_create(&RouteLabels {
+                api: api.into(),
+                route: route.into(),
+            })
+            .clone();
+        RouteMetrics { requests, latency }
+    }
+
+    /// Counts an upstream failure.
+    pub fn upstream_error(&self, upstream: &str, kind: &str) {
+        self.upstream_errors
+            .get_or_create(&UpstreamLabels {
+                upstream: upstream.into(),
+                kind: kind.into(),
+            })
+            .inc();
+    }
+
+    /// Counts a reload attempt.
+    pub fn reload(&self, ok: bool) {
+        let result = if ok { "success" } else { "failure" };
+        self.reloads
+            .get_or_create(&ResultLabels {
+                result: result.into(),
+            })
+            .inc();
+    }
+
+    /// The Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+impl RouteMetrics {
+    /// Records one finished request.
+    pub fn observe(&self, status: u16, allowed: bool, seconds: f64) {
+        let class = usize::from(status / 100).clamp(1, 5) - 1;
+        self.requests[class][usize::from(!allowed)].inc();
+        self.latency.observe(seconds);
+    }
+}

@@ -1,0 +1,175 @@
+//! The request pipeline: every stage, in order, in one function.
+//!
+//! ```text
+//! normalize → route → client → authenticate → forward → respond → record
+//! ```
+//! Cheap checks come first so that floods and malformed input pay for nothing
+//! expensive; the rejection of any stage becomes a problem document in one place
+//! (`problem::response`) and every request, allowed or not, one audit event.
+
+use std::net::SocketAddr;
+
+use http::{Request, Response, header};
+use http_body::Body as _;
+use hyper::body::Incoming;
+
+use crate::Gateway;
+use crate::body::{self, Counted};
+use crate::client;
+use crate::config::Mode;
+use crate::exchange::{Exchange, RequestIds};
+use crate::forward::{self, Outbound};
+use crate::normalize;
+use crate::problem::{self, Reject};
+use crate::record::Recorded;
+use crate::respond;
+use crate::runtime::Runtime;
+
+/// Facts about the client connection, fixed for its lifetime.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// The socket peer.
+    pub peer: SocketAddr,
+    /// Whether the connection is TLS.
+    pub tls: bool,
+}
+
+/// Handles one request from arrival to the last byte of its response.
+pub async fn handle(gw: &Gateway, conn: &Connection, req: Request<Incoming>) -> Response<Recorded> {
+    // One snapshot for the whole request: a reload never changes the rules mid-request.
+    let rt = gw.runtime();
+    let trusted_peer = client::is_trusted(conn.peer.ip(), &rt.config.trusted_proxies);
+    let request_id = match req.headers().get(&client::X_REQUEST_ID) {
+        Some(v) if trusted_peer && RequestIds::acceptable(v.as_bytes()) => {
+            String::from_utf8_lossy(v.as_bytes()).into()
+        }
+        _ => gw.ids.next(),
+    };
+    let client_ip = client::client_ip(conn.peer.ip(), req.headers(), &rt.config.trusted_proxies);
+    let mut ex = Exchange::new(request_id, client_ip, req.method().clone(), req.version());
+    let version = req.version();
+
+    let mut resp = match run(&rt, conn, trusted_peer, &mut ex, req).await {
+        Ok(resp) => resp,
+        Err(reject) => {
+            match &reject {
+                Reject::UpstreamUnavailable { upstream, .. }
+                | Reject::UpstreamTimeout { upstream } => {
+                    gw.metrics.upstream_error(upstream, reject.kind());
+                }
+                Reject::UpstreamError { .. } => {
+                    if let Some(op) = &ex.operation {
+                        gw.metrics
+                            .upstream_error(&rt.apis[op.api].upstream.name, reject.kind());
+                    }
+                }
+                _ => {}
+            }
+            let mut resp = problem::response(&reject, &ex.request_id);
+            if reject.closes_connection() && version < http::Version::HTTP_2 {
+                resp.headers_mut()
+                    .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
+            }
+            ex.reject = Some(reject);
+            resp
+        }
+    };
+    respond::finish(
+        resp.headers_mut(),
+        &rt.config.security_headers,
+        conn.tls,
+        &ex.request_id,
+    );
+
+    let (api, metrics) = match &ex.operation {
+        Some(op) => (Some(rt.apis[op.api].name.clone()), op.metrics.clone()),
+        None => (None, rt.unrouted.clone()),
+    };
+    let status = resp.status().as_u16();
+    resp.map(|b| Recorded::new(b, ex, status, api, metrics, gw.audit.clone()))
+}
+
+async fn run(
+    rt: &Runtime,
+    conn: &Connection,
+    trusted_peer: bool,
+    ex: &mut Exchange,
+    req: Request<Incoming>,
+) -> Result<Response<body::Body>, Reject> {
+    // normalize: limits and smuggling checks first, and one canonical path that is
+    // both what is routed and what is forwarded.
+    ex.stage = "normalize";
+    let uri_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    normalize::head(uri_len, req.headers(), &rt.config.limits)?;
+    let path = normalize::path(req.uri().path(), &rt.config.normalize)?.into_owned();
+
+    // route: only documented operations exist.
+    ex.stage = "route";
+    let op = rt.router.route(req.method(), &path)?.clone();
+    let api = &rt.apis[op.api];
+    ex.operation = Some(op.clone());
+
+    // authenticate: credential verification is not built yet, so an operation
+    // whose spec requires credentials fails closed (monitor mode records it).
+    ex.stage = "authenticate";
+    if op.secured {
+        match api.cfg.mode {
+            Mode::Enforce => return Err(Reject::Unauthenticated),
+            Mode::Monitor => ex.monitored = Some(Reject::Unauthenticated),
+        }
+    }
+
+    // forward: clean headers, forwarding facts, the bounded streaming body.
+    ex.stage = "forward";
+    let (mut parts, incoming) = req.into_parts();
+    let host = client::host(&parts.headers, parts.uri.authority());
+    forward::remove_hop_by_hop(&mut parts.headers);
+    forward::strip_identity_headers(&mut parts.headers);
+    client::set_forwarding(
+        &mut parts.headers,
+        conn.peer.ip(),
+        trusted_peer,
+        conn.tls,
+        host.as_ref(),
+    );
+    if let Ok(v) = http::HeaderValue::try_from(&*ex.request_id) {
+        parts.headers.insert(client::X_REQUEST_ID.clone(), v);
+    }
+    // The upstream group decides whether this or its own authority is sent as Host.
+    if let Some(h) = host {
+        parts.headers.insert(header::HOST, h);
+    }
+    let forwarded_path = if api.cfg.strip_base_path {
+        let rest = &path[api.cfg.base_path.len().min(path.len())..];
+        if rest.is_empty() { "/" } else { rest }
+    } else {
+        &path
+    };
+    let path_and_query = match parts.uri.query() {
+        Some(q) => format!("{forwarded_path}?{q}"),
+        None => forwarded_path.to_owned(),
+    };
+    let body = if incoming.is_end_stream() {
+        None
+    } else {
+        let limited =
+            http_body_util::Limited::new(incoming, rt.config.limits.max_body_bytes as usize);
+        Some(body::boxed(Counted::new(limited, ex.bytes_in.clone())))
+    };
+    let out = Outbound {
+        method: parts.method,
+        path_and_query,
+        headers: parts.headers,
+        body,
+    };
+    let inbound = api.upstream.send(out).await?;
+    ex.upstream = Some((
+        api.upstream.name.clone(),
+        inbound.response.status().as_u16(),
+        inbound.latency.as_secs_f64() * 1000.0,
+    ));
+
+    // respond: upstream internals never reach the client.
+    ex.stage = "respond";
+    respond::upstream(inbound.response, api.cfg.replace_upstream_errors).await
+}

@@ -1,0 +1,282 @@
+//! The one error boundary: every rejection becomes an RFC 9457 problem document here.
+//!
+//! A `Reject` carries the full reason (for the audit log); the client sees only the
+//! generic `title`/`detail` of its kind, a stable `type` URI and the request id.
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
+
+use crate::body::{self, Body};
+
+/// Why the gateway refused or could not complete a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reject {
+    /// The request is not well-formed (bad encoding, bad path, bad header value).
+    Malformed(&'static str),
+    /// The request could be read two ways (request smuggling).
+    Ambiguous(&'static str),
+    /// No documented operation has this path.
+    NotFound,
+    /// The path is documented, the method is not.
+    MethodNotAllowed {
+        /// The documented methods, for the `Allow` header.
+        allow: String,
+    },
+    /// The operation requires credentials the gateway cannot verify yet: fail closed.
+    Unauthenticated,
+    /// The request head did not arrive in time.
+    RequestTimeout,
+    /// The body is larger than allowed.
+    PayloadTooLarge,
+    /// The request-target is longer than allowed.
+    UriTooLong,
+    /// The header section is larger than allowed (bytes or count).
+    HeadersTooLarge,
+    /// The gateway is at its connection limit.
+    Overloaded,
+    /// No upstream target could be reached.
+    UpstreamUnavailable {
+        /// Upstream group.
+        upstream: String,
+        /// What failed (connect error, reset, ...), for the audit log.
+        cause: String,
+    },
+    /// The upstream did not answer in time.
+    UpstreamTimeout {
+        /// Upstream group.
+        upstream: String,
+    },
+    /// The upstream answered 5xx; its body was withheld.
+    UpstreamError {
+        /// The upstream's status, kept.
+        status: u16,
+        /// SHA-256 of the withheld body (hex), for correlating with upstream logs.
+        body_sha256: String,
+    },
+}
+
+/// Base of every problem `type` URI; the kind's slug follows.
+pub const TYPE_BASE: &str = "urn:portcullis:problem:";
+
+impl Reject {
+    /// HTTP status of this rejection.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Reject::Malformed(_) | Reject::Ambiguous(_) => StatusCode::BAD_REQUEST,
+            Reject::NotFound => StatusCode::NOT_FOUND,
+            Reject::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Reject::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Reject::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Reject::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Reject::UriTooLong => StatusCode::URI_TOO_LONG,
+            Reject::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Reject::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            Reject::UpstreamUnavailable { .. } => StatusCode::BAD_GATEWAY,
+            Reject::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            Reject::UpstreamError { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
+            }
+        }
+    }
+
+    /// Stable slug: the last part of the `type` URI and the audit `reason` prefix.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Reject::Malformed(_) => "malformed-request",
+            Reject::Ambiguous(_) => "ambiguous-request",
+            Reject::NotFound => "not-found",
+            Reject::MethodNotAllowed { .. } => "method-not-allowed",
+            Reject::Unauthenticated => "unauthenticated",
+            Reject::RequestTimeout => "request-timeout",
+            Reject::PayloadTooLarge => "payload-too-large",
+            Reject::UriTooLong => "uri-too-long",
+            Reject::HeadersTooLarge => "header-fields-too-large",
+            Reject::Overloaded => "overloaded",
+            Reject::UpstreamUnavailable { .. } => "upstream-unavailable",
+            Reject::UpstreamTimeout { .. } => "upstream-timeout",
+            Reject::UpstreamError { .. } => "upstream-error",
+        }
+    }
+
+    /// The generic title and detail shown to the client (never request data).
+    fn text(&self) -> (&'static str, &'static str) {
+        match self {
+            Reject::Malformed(_) => ("Malformed request", "The request is not well-formed."),
+            Reject::Ambiguous(_) => (
+                "Ambiguous request",
+                "The request framing or headers are ambiguous and were refused.",
+            ),
+            Reject::NotFound => (
+                "Not found",
+                "No operation of this API matches the request path.",
+            ),
+            Reject::MethodNotAllowed { .. } => (
+                "Method not allowed",
+                "The operation does not support this method.",
+            ),
+            Reject::Unauthenticated => (
+                "Authentication required",
+                "This operation requires valid credentials.",
+            ),
+            Reject::RequestTimeout => ("Request timeout", "The request was not received in time."),
+            Reject::PayloadTooLarge => (
+                "Payload too large",
+                "The request body exceeds the allowed size.",
+            ),
+            Reject::UriTooLong => (
+                "URI too long",
+                "The request URI exceeds the allowed length.",
+            ),
+            Reject::HeadersTooLarge => (
+                "Request header fields too large",
+                "The request headers exceed the allowed size or count.",
+            ),
+            Reject::Overloaded => (
+                "Service unavailable",
+                "The gateway is at capacity; retry later.",
+            ),
+            Reject::UpstreamUnavailable { .. } => (
+                "Bad gateway",
+                "The service behind the gateway could not be reached.",
+            ),
+            Reject::UpstreamTimeout { .. } => (
+                "Gateway timeout",
+                "The service behind the gateway did not answer in time.",
+            ),
+            Reject::UpstreamError { .. } => (
+                "Upstream error",
+                "The service behind the gateway failed to process the request.",
+            ),
+        }
+    }
+
+    /// The full reason, for the audit log only.
+    pub fn reason(&self) -> String {
+        match self {
+            Reject::Malformed(why) | Reject::Ambiguous(why) => format!("{}: {why}", self.kind()),
+            Reject::UpstreamUnavailable { upstream, cause } => {
+                format!("{}: {upstream}: {cause}", self.kind())
+            }
+            Reject::UpstreamTimeout { upstream } => format!("{}: {upstream}", self.kind()),
+            Reject::UpstreamError {
+                status,
+                body_sha256,
+            } => {
+                format!(
+                    "{}: status {status}, body sha256 {body_sha256}",
+                    self.kind()
+                )
+            }
+            _ => self.kind().to_owned(),
+        }
+    }
+
+    /// Whether the connection must close after this answer (the rest of the
+    /// request may be unread or unreadable).
+    pub fn closes_connection(&self) -> bool {
+        matches!(
+            self,
+            Reject::Ambiguous(_)
+                | Reject::Malformed(_)
+                | Reject::PayloadTooLarge
+                | Reject::RequestTimeout
+                | Reject::HeadersTooLarge
+                | Reject::UriTooLong
+        )
+    }
+}
+
+/// The problem document's JSON text.
+pub fn document(reject: &Reject, request_id: &str) -> String {
+    let (title, detail) = reject.text();
+    serde_json::json!({
+        "type": format!("{TYPE_BASE}{}", reject.kind()),
+        "title": title,
+        "status": reject.status().as_u16(),
+        "detail": detail,
+        "instance": format!("urn:portcullis:request:{request_id}"),
+        "request_id": request_id,
+    })
+    .to_string()
+}
+
+/// The full problem response.
+pub fn response(reject: &Reject, request_id: &str) -> Response<Body> {
+    let text = document(reject, request_id);
+    let mut resp = Response::new(body::full(Bytes::from(text)));
+    *resp.status_mut() = reject.status();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    match reject {
+        Reject::MethodNotAllowed { allow } => {
+            if let Ok(v) = HeaderValue::try_from(allow.as_str()) {
+                h.insert(header::ALLOW, v);
+            }
+        }
+        Reject::Unauthenticated => {
+            h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        Reject::Overloaded => {
+            h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        _ => {}
+    }
+    resp
+}
+
+/// A problem written straight to a socket, before hyper owns the connection
+/// (slow or oversized request heads, connection limit).
+pub fn raw_http1(reject: &Reject, request_id: &str) -> Vec<u8> {
+    let text = document(reject, request_id);
+    let status = reject.status();
+    format!(
+        "HTTP/1.1 {} {}\r\ncontent-type: application/problem+json\r\ncache-control: no-store\r\n\
+         content-length: {}\r\nconnection: close\r\nserver: portcullis\r\n\r\n{text}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or(""),
+        text.len()
+    )
+    .into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_are_generic_and_typed() {
+        let r = Reject::UpstreamError {
+            status: 500,
+            body_sha256: "ab".into(),
+        };
+        let doc: serde_json::Value = serde_json::from_str(&document(&r, "rid-1")).expect("json");
+        assert_eq!(doc["type"], "urn:portcullis:problem:upstream-error");
+        assert_eq!(doc["status"], 500);
+        assert_eq!(doc["request_id"], "rid-1");
+        assert!(
+            !doc.to_string().contains("ab\""),
+            "hash stays in the audit log"
+        );
+        assert!(r.reason().contains("sha256 ab"));
+    }
+
+    #[test]
+    fn method_not_allowed_lists_allow() {
+        let resp = response(
+            &Reject::MethodNotAllowed {
+                allow: "GET, POST".into(),
+            },
+            "x",
+        );
+        assert_eq!(resp.status(), 405);
+        assert_eq!(resp.headers()[header::ALLOW], "GET, POST");
+        assert_eq!(
+            resp.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+    }
+}

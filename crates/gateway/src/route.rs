@@ -1,0 +1,154 @@
+//! Routing: host-independent match of method + canonical path to an API operation.
+//!
+//! Every documented path template of every API goes into one radix tree (matchit,
+//! whose `{param}` syntax is OpenAPI's). A path no API documents is a 404; a known
+//! path with an undocumented method is a 405 with `Allow`.
+
+use std::sync::Arc;
+
+use http::Method;
+
+use crate::config::{ApiConfig, ConfigError};
+use crate::metrics::{Metrics, RouteMetrics};
+use crate::problem::Reject;
+
+/// One routable operation.
+#[derive(Debug)]
+pub struct Operation {
+    /// Index of the API in the runtime.
+    pub api: usize,
+    /// `operationId`, or `METHOD template` when the spec gives none; `*` for prefix routes.
+    pub id: Arc<str>,
+    /// The full path template (base path included) — the only path used in labels.
+    pub template: Arc<str>,
+    /// The spec requires credentials for this operation.
+    pub secured: bool,
+    /// The spec marks the operation deprecated.
+    pub deprecated: bool,
+    /// This operation's metric handles.
+    pub metrics: RouteMetrics,
+}
+
+#[derive(Debug)]
+struct Entry {
+    /// Operations by method; `None` method = any method (prefix routes).
+    ops: Vec<(Option<Method>, Arc<Operation>)>,
+    allow: String,
+}
+
+/// The compiled routing table.
+#[derive(Debug, Default)]
+pub struct Router {
+    tree: matchit::Router<usize>,
+    entries: Vec<Entry>,
+}
+
+impl Router {
+    /// Builds the table from the APIs; a conflict between templates is a config error.
+    pub fn build(
+        apis: &[ApiConfig],
+        file: &std::path::Path,
+        metrics: &Metrics,
+    ) -> Result<Router, Vec<ConfigError>> {
+        let mut r = Router::default();
+        let mut errors = Vec::new();
+        for (i, api) in apis.iter().enumerate() {
+            let field = format!("apis[{i}]");
+            let Some(spec) = &api.spec else {
+                let any = |template: String| {
+                    let op = Operation {
+                        api: i,
+                        id: "*".into(),
+                        template: template.clone().into(),
+                        secured: false,
+                        deprecated: false,
+                        metrics: metrics.route(&api.name, "*", &template),
+                    };
+                    (template, vec![(None, Arc::new(op))])
+                };
+                let base = if api.base_path.is_empty() {
+                    "/".to_owned()
+                } else {
+                    api.base_path.clone()
+                };
+                for (template, ops) in [
+                    any(base.clone()),
+                    any(format!("{}/{{*rest}}", api.base_path)),
+                ] {
+                    if let Err(e) = r.insert(&template, ops) {
+                        errors.push(ConfigError::at(file, None, &field, e));
+                    }
+                }
+                continue;
+            };
+            let mut by_path: Vec<(String, Vec<(Option<Method>, Arc<Operation>)>)> = Vec::new();
+            for op in &spec.operations {
+                let template = format!("{}{}", api.base_path, op.path);
+                let method = Method::from_bytes(op.method.as_str().as_bytes()).ok();
+                let id: Arc<str> = match &op.operation_id {
+                    Some(id) => id.as_str().into(),
+                    None => format!("{} {}", op.method.as_str(), op.path).into(),
+                };
+                let secured = op
+                    .security
+                    .as_ref()
+                    .is_some_and(|alts| !alts.is_empty() && alts.iter().all(|r| !r.is_empty()));
+                let metrics = metrics.route(&api.name, &id, &template);
+                let o = Arc::new(Operation {
+                    api: i,
+                    id,
+                    template: template.as_str().into(),
+                    secured,
+                    deprecated: op.deprecated,
+                    metrics,
+                });
+                match by_path.iter_mut().find(|(t, _)| *t == template) {
+                    Some((_, ops)) => ops.push((method, o)),
+                    None => by_path.push((template, vec![(method, o)])),
+                }
+            }
+            for (template, ops) in by_path {
+                if let Err(e) = r.insert(&template, ops) {
+                    errors.push(ConfigError::at(file, None, format!("{field}.spec"), e));
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(r)
+        } else {
+            Err(errors)
+        }
+    }
+
+    fn insert(
+        &mut self,
+        template: &str,
+        ops: Vec<(Option<Method>, Arc<Operation>)>,
+    ) -> Result<(), String> {
+        let mut methods: Vec<&str> = ops
+            .iter()
+            .filter_map(|(m, _)| m.as_ref().map(Method::as_str))
+            .collect();
+        methods.sort_unstable();
+        let allow = methods.join(", ");
+        self.tree
+            .insert(template, self.entries.len())
+            .map_err(|e| format!("path `{template}` cannot be routed: {e}"))?;
+        self.entries.push(Entry { ops, allow });
+        Ok(())
+    }
+
+    /// Finds the operation for a method and a canonical path.
+    pub fn route(&self, method: &Method, path: &str) -> Result<&Arc<Operation>, Reject> {
+        let m = self.tree.at(path).map_err(|_| Reject::NotFound)?;
+        let entry = &self.entries[*m.value];
+        entry
+            .ops
+            .iter()
+            .find(|(m, _)| m.as_ref().is_none_or(|m| m == method))
+            .map(|(_, op)| op)
+            .ok_or_else(|| Reject::MethodNotAllowed {
+                allow: entry.allow.clone(),
+            })
+    }
+}
