@@ -35,12 +35,18 @@ where
 pub struct Counted<B> {
     inner: B,
     count: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl<B> Counted<B> {
-    /// Wraps `inner`, adding every data frame's length to `count`.
-    pub fn new(inner: B, count: std::sync::Arc<std::sync::atomic::AtomicU64>) -> Self {
-        Counted { inner, count }
+    /// Wraps `inner`, adding every data frame's length to `count`; `done` turns true
+    /// once the body has been read to its end.
+    pub fn new(
+        inner: B,
+        count: std::sync::Arc<std::sync::atomic::AtomicU64>,
+        done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> Self {
+        Counted { inner, count, done }
     }
 }
 
@@ -56,17 +62,27 @@ where
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, B::Error>>> {
         let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
-        if let std::task::Poll::Ready(Some(Ok(f))) = &polled {
-            if let Some(d) = f.data_ref() {
-                self.count
-                    .fetch_add(d.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        match &polled {
+            std::task::Poll::Ready(Some(Ok(f))) => {
+                if let Some(d) = f.data_ref() {
+                    self.count
+                        .fetch_add(d.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                }
             }
+            std::task::Poll::Ready(None) => {
+                self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            _ => {}
         }
         polled
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        let end = self.inner.is_end_stream();
+        if end {
+            self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        end
     }
 
     fn size_hint(&self) -> http_body::SizeHint {

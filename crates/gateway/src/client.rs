@@ -73,23 +73,22 @@ pub fn set_forwarding(
     if !headers.contains_key(&X_FORWARDED_PROTO) {
         headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(proto));
     }
-    if let Some(h) = host {
-        if !headers.contains_key(&X_FORWARDED_HOST) {
-            headers.insert(&X_FORWARDED_HOST, h.clone());
-        }
+    if let Some(h) = host
+        && !headers.contains_key(&X_FORWARDED_HOST)
+    {
+        headers.insert(&X_FORWARDED_HOST, h.clone());
     }
     let node = match peer {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => format!("\"[{v6}]\""),
     };
     let mut fwd = format!("for={node};proto={proto}");
-    if let Some(h) = host.and_then(|h| h.to_str().ok()) {
-        if h.bytes()
+    if let Some(h) = host.and_then(|h| h.to_str().ok())
+        && h.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
-        {
-            fwd.push_str(";host=");
-            fwd.push_str(h);
-        }
+    {
+        fwd.push_str(";host=");
+        fwd.push_str(h);
     }
     let fwd = match headers.get(&FORWARDED).and_then(|v| v.to_str().ok()) {
         Some(prev) => format!("{prev}, {fwd}"),

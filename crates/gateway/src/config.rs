@@ -238,7 +238,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
         let message = first_line(&e.to_string());
         ConfigError::at(path, e.location(), "", message)
     })?;
-    build::build(raw, text, path)
+    build::build(&raw, text, path)
 }
 
 /// serde-saphyr's message without its own position suffix (we print ours first).

@@ -3,7 +3,7 @@
 mod headers;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use http::{HeaderValue, Method, Request, Response, Uri, header};
@@ -54,6 +54,8 @@ pub struct Outbound {
     pub headers: http::HeaderMap,
     /// The body; `None` when the request has none (retries allowed).
     pub body: Option<Body>,
+    /// Turns true once the client's body has been read to its end.
+    pub body_done: Option<Arc<AtomicBool>>,
 }
 
 /// A response from a target, and which target answered.
@@ -124,6 +126,7 @@ impl Upstream {
             path_and_query,
             mut headers,
             mut body,
+            body_done,
         } = out;
         let retryable = body.is_none();
         let attempts = if retryable { 1 + self.cfg.retries } else { 1 };
@@ -165,6 +168,11 @@ impl Upstream {
                     if body_too_large(&e) {
                         return Err(Reject::PayloadTooLarge);
                     }
+                    if client_body_failed(&e) {
+                        // Bad chunked framing or a client gone mid-body: the client's
+                        // fault, not the target's (and no reason to take it out).
+                        return Err(Reject::Malformed("request body could not be read"));
+                    }
                     let connect = e.is_connect();
                     self.failed(t);
                     tracing::debug!(upstream = %self.name, error = %e, "upstream request failed");
@@ -177,7 +185,10 @@ impl Upstream {
                     }
                 }
                 Err(_) => {
-                    self.failed(t);
+                    // A client still sending its body is slow, not the target.
+                    if body_done.as_ref().is_none_or(|d| d.load(Ordering::Relaxed)) {
+                        self.failed(t);
+                    }
                     last = Reject::UpstreamTimeout {
                         upstream: self.name.clone(),
                     };
@@ -246,6 +257,22 @@ fn body_too_large(e: &(dyn std::error::Error + 'static)) -> bool {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
         if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
+/// Whether reading the client's request body failed while it was being sent. On the
+/// client side, the only hyper user error that carries a cause is the body's.
+fn client_body_failed(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(h) = err.downcast_ref::<hyper::Error>()
+            && h.is_user()
+            && std::error::Error::source(h).is_some()
+        {
             return true;
         }
         cur = err.source();

@@ -86,9 +86,9 @@ pub fn path<'a>(raw: &'a str, opts: &NormalizeOptions) -> Result<Cow<'a, str>, R
         return Err(Reject::Malformed("backslash in path"));
     }
     let b = raw.as_bytes();
-    let clean =
-        !b.contains(&b'%') && !raw.contains("/.") && !(opts.merge_slashes && raw.contains("//"));
-    if clean {
+    let needs_work =
+        b.contains(&b'%') || raw.contains("/.") || (opts.merge_slashes && raw.contains("//"));
+    if !needs_work {
         return Ok(Cow::Borrowed(raw));
     }
     let mut out: Vec<String> = Vec::new();

@@ -8,6 +8,8 @@
 //! (`problem::response`) and every request, allowed or not, one audit event.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use http::{Request, Response, header};
 use http_body::Body as _;
@@ -149,18 +151,21 @@ async fn run(
         Some(q) => format!("{forwarded_path}?{q}"),
         None => forwarded_path.to_owned(),
     };
-    let body = if incoming.is_end_stream() {
-        None
+    let (body, body_done) = if incoming.is_end_stream() {
+        (None, None)
     } else {
         let limited =
             http_body_util::Limited::new(incoming, rt.config.limits.max_body_bytes as usize);
-        Some(body::boxed(Counted::new(limited, ex.bytes_in.clone())))
+        let done = Arc::new(AtomicBool::new(false));
+        let counted = Counted::new(limited, ex.bytes_in.clone(), done.clone());
+        (Some(body::boxed(counted)), Some(done))
     };
     let out = Outbound {
         method: parts.method,
         path_and_query,
         headers: parts.headers,
         body,
+        body_done,
     };
     let inbound = api.upstream.send(out).await?;
     ex.upstream = Some((

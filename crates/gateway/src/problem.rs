@@ -233,9 +233,14 @@ pub fn response(reject: &Reject, request_id: &str) -> Response<Body> {
 pub fn raw_http1(reject: &Reject, request_id: &str) -> Vec<u8> {
     let text = document(reject, request_id);
     let status = reject.status();
+    // As in `response`: an overloaded gateway says when to come back.
+    let retry_after = match reject {
+        Reject::Overloaded => "retry-after: 1\r\n",
+        _ => "",
+    };
     format!(
         "HTTP/1.1 {} {}\r\ncontent-type: application/problem+json\r\ncache-control: no-store\r\n\
-         content-length: {}\r\nconnection: close\r\nserver: portcullis\r\n\r\n{text}",
+         {retry_after}content-length: {}\r\nconnection: close\r\nserver: portcullis\r\n\r\n{text}",
         status.as_u16(),
         status.canonical_reason().unwrap_or(""),
         text.len()

@@ -18,10 +18,10 @@ const DEBOUNCE: Duration = Duration::from_millis(300);
 pub async fn watch(gw: Arc<Gateway>, mut stopped: watch::Receiver<bool>) {
     let (tx, mut rx) = mpsc::channel::<()>(1);
     let handler = move |event: notify::Result<notify::Event>| {
-        if let Ok(e) = event {
-            if !e.kind.is_access() {
-                let _ = tx.try_send(());
-            }
+        if let Ok(e) = event
+            && !e.kind.is_access()
+        {
+            let _ = tx.try_send(());
         }
     };
     let mut watcher = match notify::recommended_watcher(handler) {

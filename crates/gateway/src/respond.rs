@@ -78,12 +78,10 @@ pub fn finish(headers: &mut HeaderMap, sec: &SecurityHeaders, tls: bool, request
     headers
         .entry(header::X_FRAME_OPTIONS)
         .or_insert(HeaderValue::from_static("DENY"));
-    if tls {
-        if let Ok(v) = HeaderValue::try_from(sec.hsts.as_str()) {
-            headers
-                .entry(header::STRICT_TRANSPORT_SECURITY)
-                .or_insert(v);
-        }
+    if tls && let Ok(v) = HeaderValue::try_from(sec.hsts.as_str()) {
+        headers
+            .entry(header::STRICT_TRANSPORT_SECURITY)
+            .or_insert(v);
     }
     let json = headers
         .get(header::CONTENT_TYPE)
@@ -96,10 +94,8 @@ pub fn finish(headers: &mut HeaderMap, sec: &SecurityHeaders, tls: bool, request
                 .to_ascii_lowercase()
         })
         .is_some_and(|ct| ct == "application/json" || ct.ends_with("+json"));
-    if json {
-        if let Ok(v) = HeaderValue::try_from(sec.json_csp.as_str()) {
-            headers.entry(header::CONTENT_SECURITY_POLICY).or_insert(v);
-        }
+    if json && let Ok(v) = HeaderValue::try_from(sec.json_csp.as_str()) {
+        headers.entry(header::CONTENT_SECURITY_POLICY).or_insert(v);
     }
     for (n, v) in &sec.custom {
         headers.entry(n.clone()).or_insert(v.clone());

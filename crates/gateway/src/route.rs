@@ -29,10 +29,13 @@ pub struct Operation {
     pub metrics: RouteMetrics,
 }
 
+/// Operations by method; `None` = any method (prefix routes).
+type MethodOps = Vec<(Option<Method>, Arc<Operation>)>;
+
 #[derive(Debug)]
 struct Entry {
     /// Operations by method; `None` method = any method (prefix routes).
-    ops: Vec<(Option<Method>, Arc<Operation>)>,
+    ops: MethodOps,
     allow: String,
 }
 
@@ -81,7 +84,7 @@ impl Router {
                 }
                 continue;
             };
-            let mut by_path: Vec<(String, Vec<(Option<Method>, Arc<Operation>)>)> = Vec::new();
+            let mut by_path: Vec<(String, MethodOps)> = Vec::new();
             for op in &spec.operations {
                 let template = format!("{}{}", api.base_path, op.path);
                 let method = Method::from_bytes(op.method.as_str().as_bytes()).ok();
@@ -120,11 +123,7 @@ impl Router {
         }
     }
 
-    fn insert(
-        &mut self,
-        template: &str,
-        ops: Vec<(Option<Method>, Arc<Operation>)>,
-    ) -> Result<(), String> {
+    fn insert(&mut self, template: &str, ops: MethodOps) -> Result<(), String> {
         let mut methods: Vec<&str> = ops
             .iter()
             .filter_map(|(m, _)| m.as_ref().map(Method::as_str))

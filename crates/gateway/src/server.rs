@@ -204,13 +204,12 @@ impl Running {
             let _ = t.await;
         }
         // The accept loops are gone, so this is the last handle.
-        if let Ok(graceful) = Arc::try_unwrap(graceful) {
-            if tokio::time::timeout(grace, graceful.shutdown())
+        if let Ok(graceful) = Arc::try_unwrap(graceful)
+            && tokio::time::timeout(grace, graceful.shutdown())
                 .await
                 .is_err()
-            {
-                tracing::warn!("grace period over; closing the remaining connections");
-            }
+        {
+            tracing::warn!("grace period over; closing the remaining connections");
         }
         // The writer ends once the last queue sender is gone.
         drop(gateway);

@@ -73,9 +73,13 @@ pub fn server_config(files: &Files, http2: bool) -> Result<rustls::ServerConfig,
         }
         _ => builder.with_no_client_auth(),
     };
-    let mut cfg = builder
-        .with_single_cert(chain, key)
-        .map_err(|e| format!("certificate and key do not form a usable pair: {e}"))?;
+    let mut cfg = builder.with_single_cert(chain, key).map_err(|e| {
+        format!(
+            "the certificate in `{}` and the private key in `{}` do not form a usable pair: {e}",
+            files.certificate.display(),
+            files.private_key.display()
+        )
+    })?;
     cfg.alpn_protocols = if http2 {
         vec![b"h2".to_vec(), b"http/1.1".to_vec()]
     } else {

@@ -54,7 +54,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     let result = match cli.command {
-        Command::Run { config } => run(config),
+        Command::Run { config } => run(&config),
         Command::Check { config } => return check(&config),
         Command::Demo { port, admin_port } => demo::run(port, admin_port),
     };
@@ -76,9 +76,9 @@ fn init_logging() {
         .init();
 }
 
-fn run(config: PathBuf) -> anyhow::Result<()> {
+fn run(config: &std::path::Path) -> anyhow::Result<()> {
     // Read once for the process-level settings (the gateway itself loads it again).
-    let cfg = portcullis_gateway::config::load(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let cfg = portcullis_gateway::config::load(config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = cfg.runtime.worker_threads {
         builder.worker_threads(n.max(1));
@@ -88,7 +88,7 @@ fn run(config: PathBuf) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     rt.block_on(async {
-        let running = portcullis_gateway::server::start(&config).await?;
+        let running = portcullis_gateway::server::start(config).await?;
         running.until_signalled().await.context("signal handling")?;
         Ok(())
     })

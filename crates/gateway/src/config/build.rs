@@ -41,7 +41,7 @@ impl Checker<'_> {
     }
 }
 
-pub(super) fn build(raw: RawConfig, text: &str, file: &Path) -> Result<Config, ConfigErrors> {
+pub(super) fn build(raw: &RawConfig, text: &str, file: &Path) -> Result<Config, ConfigErrors> {
     let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut c = Checker {
         file,
@@ -228,7 +228,13 @@ fn limits(c: &mut Checker<'_>, raw: &super::raw::RawLimits) -> Limits {
             .max_header_bytes
             .map_or(d.max_header_bytes, |b| b.0 as usize),
         max_headers: raw.max_headers.unwrap_or(d.max_headers),
-        max_uri_bytes: raw.max_uri_bytes.map_or(d.max_uri_bytes, |b| b.0 as usize),
+        max_uri_bytes: raw.max_uri_bytes.map_or(
+            d.max_uri_bytes.min(
+                raw.max_header_bytes
+                    .map_or(d.max_header_bytes, |b| b.0 as usize),
+            ),
+            |b| b.0 as usize,
+        ),
         max_body_bytes: raw.max_body_bytes.map_or(d.max_body_bytes, |b| b.0),
         header_timeout: raw.header_timeout.map_or(d.header_timeout, |s| s.0),
         idle_timeout: raw.idle_timeout.map_or(d.idle_timeout, |s| s.0),
@@ -404,7 +410,7 @@ fn api(
         (Some(s), true) => {
             c.error(
                 Some(s),
-                format!("{field}"),
+                field.to_string(),
                 "give either `spec` or `without_spec: true`, not both",
             );
             return None;
@@ -412,7 +418,7 @@ fn api(
         (None, false) => {
             c.error(
                 Some(&a.name),
-                format!("{field}"),
+                field.to_string(),
                 "an API needs a `spec`; to forward a prefix unchecked, say `without_spec: true`",
             );
             return None;

@@ -50,17 +50,24 @@ where
                     continue;
                 }
                 let from = scanned.saturating_sub(3);
-                if buf[from..].windows(4).any(|w| w == b"\r\n\r\n") {
-                    return Some((Rewind::new(buf, io), Protocol::Http1));
-                }
-                scanned = buf.len();
-                let line_end = buf.windows(2).position(|w| w == b"\r\n");
-                if line_end.unwrap_or(buf.len()) > limits.max_uri_bytes + 32 {
-                    Reject::UriTooLong
-                } else if buf.len() > limits.max_header_bytes {
-                    Reject::HeadersTooLarge
+                let head_end = buf[from..].windows(4).position(|w| w == b"\r\n\r\n");
+                if let Some(at) = head_end {
+                    // hyper drops Content-Length when Transfer-Encoding is also present,
+                    // so the pipeline cannot see both: refuse the pair here.
+                    if !declares_two_framings(&buf[..from + at]) {
+                        return Some((Rewind::new(buf, io), Protocol::Http1));
+                    }
+                    Reject::Ambiguous("both content-length and transfer-encoding")
                 } else {
-                    continue;
+                    scanned = buf.len();
+                    let line_end = buf.windows(2).position(|w| w == b"\r\n");
+                    if line_end.unwrap_or(buf.len()) > limits.max_uri_bytes + 32 {
+                        Reject::UriTooLong
+                    } else if buf.len() > limits.max_header_bytes {
+                        Reject::HeadersTooLarge
+                    } else {
+                        continue;
+                    }
                 }
             }
         };
@@ -70,6 +77,17 @@ where
         let _ = io.shutdown().await;
         return None;
     }
+}
+
+/// Whether a request head carries both `Content-Length` and `Transfer-Encoding`.
+fn declares_two_framings(head: &[u8]) -> bool {
+    let (mut cl, mut te) = (false, false);
+    for line in head.split(|&b| b == b'\n').skip(1) {
+        let name = line.split(|&b| b == b':').next().unwrap_or_default();
+        cl |= name.eq_ignore_ascii_case(b"content-length");
+        te |= name.eq_ignore_ascii_case(b"transfer-encoding");
+    }
+    cl && te
 }
 
 /// An IO whose first reads return bytes already read from it.

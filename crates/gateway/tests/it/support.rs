@@ -182,10 +182,9 @@ paths:
       parameters: [{ name: code, in: path, required: true, schema: { type: string } }]
       responses: { "200": { description: ok } }
   /slow/{ms}:
-    get:
-      operationId: slow
-      parameters: [{ name: ms, in: path, required: true, schema: { type: string } }]
-      responses: { "200": { description: ok } }
+    parameters: [{ name: ms, in: path, required: true, schema: { type: string } }]
+    get: { operationId: slow, responses: { "200": { description: ok } } }
+    post: { operationId: slowPost, responses: { "200": { description: ok } } }
   /stream/{n}:
     get:
       operationId: stream
