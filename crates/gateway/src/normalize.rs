@@ -248,4 +248,91 @@ mod tests {
             Err(Reject::UriTooLong)
         );
     }
+
+    /// Fully percent-decodes (for the reference model).
+    fn decode_all(s: &str) -> Vec<u8> {
+        let b = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'%' {
+                let h = hex(&b[i + 1]).expect("valid escape");
+                let l = hex(&b[i + 2]).expect("valid escape");
+                out.push(h << 4 | l);
+                i += 3;
+            } else {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+        out
+    }
+
+    /// The reference: RFC 3986 dot-segment removal and slash merging on decoded bytes.
+    fn reference(decoded: &[u8]) -> Vec<u8> {
+        let segs: Vec<&[u8]> = decoded[1..].split(|&c| c == b'/').collect();
+        let last = segs.len() - 1;
+        let mut out: Vec<&[u8]> = Vec::new();
+        for (i, s) in segs.iter().enumerate() {
+            match *s {
+                b"." => {
+                    if i == last {
+                        out.push(b"");
+                    }
+                }
+                b".." => {
+                    out.pop();
+                    if i == last {
+                        out.push(b"");
+                    }
+                }
+                b"" if i != last => {}
+                s => out.push(s),
+            }
+        }
+        let mut p = Vec::new();
+        for s in out {
+            p.push(b'/');
+            p.extend_from_slice(s);
+        }
+        if p.is_empty() {
+            p.push(b'/');
+        }
+        p
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Canonical paths are a fixed point, carry no dot segments, no `//` and no
+        /// escaped unreserved characters, and mean the same resource as the reference
+        /// decoder says the input meant.
+        #[test]
+        fn canonical_paths_agree_with_the_reference(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("/".to_owned()),
+                    proptest::strategy::Just(".".to_owned()),
+                    proptest::strategy::Just("..".to_owned()),
+                    proptest::strategy::Just("%2e".to_owned()),
+                    proptest::strategy::Just("%2E%2e".to_owned()),
+                    proptest::strategy::Just("%41".to_owned()),
+                    proptest::strategy::Just("%7e".to_owned()),
+                    proptest::strategy::Just("%20".to_owned()),
+                    proptest::strategy::Just("%c3%a9".to_owned()),
+                    "[a-z0-9_~-]{1,3}",
+                ],
+                0..12,
+            )
+        ) {
+            let raw = format!("/{}", parts.concat());
+            let once = n(&raw).expect("only valid input is generated");
+            proptest::prop_assert_eq!(n(&once), Ok(once.clone()));
+            proptest::prop_assert!(once.starts_with('/'));
+            proptest::prop_assert!(!once.contains("//"));
+            proptest::prop_assert!(once.split('/').all(|s| s != "." && s != ".."));
+            proptest::prop_assert!(!once.contains("%2E") && !once.contains("%41") && !once.contains("%7E"));
+            proptest::prop_assert_eq!(decode_all(&once), reference(&decode_all(&raw)));
+        }
+    }
 }

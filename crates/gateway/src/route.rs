@@ -151,3 +151,65 @@ impl Router {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Mode;
+
+    fn api(name: &str, base: &str, spec: &str) -> ApiConfig {
+        let spec =
+            portcullis_openapi::parse(spec, std::path::Path::new("spec.yaml")).expect("spec");
+        ApiConfig {
+            name: name.into(),
+            spec: Some(Arc::new(spec)),
+            base_path: base.into(),
+            strip_base_path: false,
+            upstream: "u".into(),
+            mode: Mode::Enforce,
+            replace_upstream_errors: true,
+        }
+    }
+
+    const SPEC: &str = "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths:\n  /a/{id}:\n    get: {operationId: getA, responses: {'200': {description: ok}}}\n    delete: {operationId: delA, security: [{k: []}], responses: {'200': {description: ok}}}\n  /a/me:\n    get: {operationId: me, security: [{}, {k: []}], responses: {'200': {description: ok}}}\ncomponents: {securitySchemes: {k: {type: apiKey, name: k, in: header}}}\n";
+
+    #[test]
+    fn routes_by_template_with_static_segments_first() {
+        let r = Router::build(
+            &[api("x", "/x", SPEC)],
+            std::path::Path::new("c"),
+            &Metrics::new(),
+        )
+        .expect("router");
+        assert_eq!(&*r.route(&Method::GET, "/x/a/me").expect("me").id, "me");
+        assert_eq!(&*r.route(&Method::GET, "/x/a/42").expect("getA").id, "getA");
+        assert!(r.route(&Method::DELETE, "/x/a/42").expect("delA").secured);
+        assert!(
+            !r.route(&Method::GET, "/x/a/me").expect("me").secured,
+            "an empty alternative means anonymous is allowed"
+        );
+        assert_eq!(r.route(&Method::GET, "/a/42").err(), Some(Reject::NotFound));
+        assert_eq!(
+            r.route(&Method::GET, "/x/a/42/").err(),
+            Some(Reject::NotFound)
+        );
+        assert_eq!(
+            r.route(&Method::POST, "/x/a/42").err(),
+            Some(Reject::MethodNotAllowed {
+                allow: "DELETE, GET".into()
+            })
+        );
+    }
+
+    #[test]
+    fn two_apis_claiming_one_path_is_a_config_error() {
+        let err = Router::build(
+            &[api("x", "", SPEC), api("y", "", SPEC)],
+            std::path::Path::new("c.yaml"),
+            &Metrics::new(),
+        )
+        .expect_err("conflict");
+        assert_eq!(err[0].field, "apis[1].spec");
+        assert!(err[0].message.contains("conflict"), "{}", err[0].message);
+    }
+}

@@ -152,3 +152,54 @@ fn http_get_status(port: u16, path: &str) -> std::io::Result<u16> {
         .and_then(|c| c.parse().ok())
         .unwrap_or(0))
 }
+
+#[test]
+fn demo_guards_the_bank() {
+    let (port, admin) = (free_port(), free_port());
+    let mut demo = portcullis()
+        .args([
+            "demo",
+            "--port",
+            &port.to_string(),
+            "--admin-port",
+            &admin.to_string(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut branches = 0;
+    for _ in 0..200 {
+        branches = http_get_status(port, "/v2/branches").unwrap_or(0);
+        if branches != 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        branches, 200,
+        "the public operation is forwarded to the bank"
+    );
+    assert_eq!(http_get_status(port, "/debug/env").unwrap(), 404);
+    assert_eq!(
+        http_get_status(port, "/v2/rates/XXX").unwrap(),
+        500,
+        "the crash is a generic problem"
+    );
+    assert_eq!(
+        http_get_status(port, "/v2/accounts/acc-1001").unwrap(),
+        401,
+        "secured operations fail closed"
+    );
+    Command::new("kill")
+        .args(["-INT", &demo.id().to_string()])
+        .status()
+        .unwrap();
+    let out = demo.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("curl -i http://") && text.contains("token: "),
+        "{text}"
+    );
+}
