@@ -156,7 +156,7 @@ fn http_get_status(port: u16, path: &str) -> std::io::Result<u16> {
 #[test]
 fn demo_guards_the_bank() {
     let (port, admin) = (free_port(), free_port());
-    let mut demo = portcullis()
+    let demo = portcullis()
         .args([
             "demo",
             "--port",
