@@ -80,6 +80,9 @@ pub struct RuntimeSettings {
     pub worker_threads: Option<usize>,
     /// How long in-flight requests may take to finish on shutdown.
     pub shutdown_grace: Duration,
+    /// Reload when the config or a referenced file changes (SIGHUP and `POST /reload`
+    /// work either way).
+    pub watch_config: bool,
 }
 
 /// Limits on what a client may send.

@@ -76,6 +76,7 @@ pub async fn start(config_path: &Path) -> Result<Running, StartError> {
     let grace = rt.config.runtime.shutdown_grace;
     let max_connections = rt.config.limits.max_connections;
     let admin_addr = rt.config.admin.address;
+    let watch_config = rt.config.runtime.watch_config;
     let mut bound = Vec::new();
     for (index, l) in rt.config.listeners.iter().enumerate() {
         let listener = TcpListener::bind(l.address)
@@ -138,10 +139,12 @@ pub async fn start(config_path: &Path) -> Result<Running, StartError> {
         admin_listener,
         stopped.clone(),
     )));
-    tasks.push(tokio::spawn(crate::reload::watch(
-        gateway.clone(),
-        stopped.clone(),
-    )));
+    if watch_config {
+        tasks.push(tokio::spawn(crate::reload::watch(
+            gateway.clone(),
+            stopped.clone(),
+        )));
+    }
     tracing::info!(?listeners, %admin, "portcullis is serving");
     Ok(Running {
         listeners,

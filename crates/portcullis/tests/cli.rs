@@ -76,7 +76,7 @@ fn run_serves_the_bank_and_stops_on_sigterm() {
     std::fs::write(
         dir.path().join("p.yaml"),
         format!(
-            "listeners: [{{ address: 127.0.0.1:{port} }}]\nadmin: {{ address: 127.0.0.1:0 }}\naudit: {{ file: audit.jsonl }}\nupstreams: {{ bank: {{ targets: [http://{bank_addr}] }} }}\napis: [{{ name: bank, spec: openapi.yaml, upstream: bank }}]\n"
+            "listeners: [{{ address: 127.0.0.1:{port} }}]\nruntime: {{ watch_config: false }}\nadmin: {{ address: 127.0.0.1:0 }}\naudit: {{ file: audit.jsonl }}\nupstreams: {{ bank: {{ targets: [http://{bank_addr}] }} }}\napis: [{{ name: bank, spec: openapi.yaml, upstream: bank }}]\n"
         ),
     )
     .unwrap();
@@ -106,6 +106,29 @@ fn run_serves_the_bank_and_stops_on_sigterm() {
         branches, 200,
         "a documented public operation reaches the bank"
     );
+    // SIGHUP reloads (file watching is off here, so only the signal can do it):
+    // the new spec no longer documents /v2/branches.
+    let spec = portcullis_bank_spec().replace("/v2/branches:", "/v3/branches:");
+    std::fs::write(dir.path().join("openapi.yaml"), spec).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        http_get_status(port, "/v2/branches").unwrap(),
+        200,
+        "not reloaded without a trigger"
+    );
+    Command::new("kill")
+        .args(["-HUP", &gw.id().to_string()])
+        .status()
+        .unwrap();
+    let mut after = 200;
+    for _ in 0..100 {
+        after = http_get_status(port, "/v2/branches").unwrap_or(0);
+        if after != 200 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(after, 404, "the reloaded spec is enforced");
     Command::new("kill")
         .args(["-TERM", &gw.id().to_string()])
         .status()
@@ -114,7 +137,8 @@ fn run_serves_the_bank_and_stops_on_sigterm() {
     assert!(exit.success(), "graceful exit on SIGTERM: {exit:?}");
     let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
     assert!(
-        audit.lines().any(|l| l.contains("\"status\":404")),
+        audit.lines().any(|l| l.contains("\"status\":404"))
+            && audit.lines().any(|l| l.contains("\"trigger\":\"signal\"")),
         "audit flushed on shutdown: {audit}"
     );
     let _ = bank.kill();

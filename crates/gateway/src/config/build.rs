@@ -116,6 +116,7 @@ pub(super) fn build(raw: &RawConfig, text: &str, file: &Path) -> Result<Config, 
                 .runtime
                 .shutdown_grace
                 .map_or(Duration::from_secs(30), |s| s.0),
+            watch_config: raw.runtime.watch_config.unwrap_or(true),
         },
         limits,
         normalize,

@@ -71,6 +71,8 @@ pub(crate) struct RawRuntime {
     pub(crate) worker_threads: Option<usize>,
     #[serde(default)]
     pub(crate) shutdown_grace: Option<Span>,
+    #[serde(default)]
+    pub(crate) watch_config: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -344,3 +344,55 @@ async fn every_request_is_one_audit_event_without_secrets() {
             .any(|e| e["event"] == "config" && e["trigger"] == "start")
     );
 }
+
+#[tokio::test]
+async fn a_full_audit_queue_drops_and_counts_instead_of_blocking() {
+    let up = upstream().await;
+    let gw = gateway_with(
+        &config(&up.url(), "").replace(
+            "  file: audit.jsonl\n",
+            "  file: audit.jsonl\n  queue_capacity: 1\n",
+        ),
+        &[],
+    )
+    .await;
+    let c = client();
+    let n = 300;
+    let mut tasks = Vec::new();
+    for _ in 0..n {
+        let (c, url) = (c.clone(), format!("{}/items", gw.url));
+        tasks.push(tokio::spawn(async move {
+            c.get(url).send().await.unwrap().status()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(
+            t.await.unwrap(),
+            200,
+            "no request waits for or fails on the audit log"
+        );
+    }
+    let dropped = || {
+        gw.running
+            .as_ref()
+            .unwrap()
+            .gateway
+            .metrics
+            .audit_dropped
+            .get()
+    };
+    let written = || {
+        gw.audit_lines()
+            .iter()
+            .filter(|e| e["event"] == "request")
+            .count() as u64
+    };
+    eventually("every event written or counted as dropped", || {
+        written() + dropped() == n
+    })
+    .await;
+    assert!(
+        dropped() > 0,
+        "a queue of one overflowed under {n} concurrent requests"
+    );
+}
