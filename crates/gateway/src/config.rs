@@ -31,6 +31,8 @@ pub struct Config {
     pub version: String,
     /// Every file this config depends on (for the reload watcher).
     pub files: Vec<PathBuf>,
+    /// Each file's stamp, taken just before it was read.
+    pub stamps: Vec<Stamp>,
     /// Where to accept traffic.
     pub listeners: Vec<ListenerConfig>,
     /// The admin API.
@@ -83,6 +85,8 @@ pub struct RuntimeSettings {
     /// Reload when the config or a referenced file changes (SIGHUP and `POST /reload`
     /// work either way).
     pub watch_config: bool,
+    /// How often the referenced files are checked for changes.
+    pub watch_interval: Duration,
 }
 
 /// Limits on what a client may send.
@@ -223,12 +227,26 @@ pub struct ApiConfig {
     pub replace_upstream_errors: bool,
 }
 
+/// What identifies one version of a file: modification time, size and inode
+/// (following symlinks); `None` when the file cannot be read.
+pub type Stamp = Option<(std::time::SystemTime, u64, u64)>;
+
+/// The current stamp of a file.
+pub fn stamp(path: &Path) -> Stamp {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len(), m.ino()))
+}
+
 /// Reads, parses and validates a config file and everything it references.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let first = stamp(path);
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigError::at(path, None, "", format!("cannot read the config file: {e}"))
     })?;
-    parse(&text, path)
+    let mut cfg = parse(&text, path)?;
+    cfg.stamps[0] = first;
+    Ok(cfg)
 }
 
 /// Like [`load`], from text already read; relative paths resolve beside `path`.

@@ -1,71 +1,47 @@
-//! Reload on change: watches the directories of the config and every file it references
-//! (directories, because Kubernetes swaps ConfigMap files through symlinks).
+//! Reload on change: polls the config and every file it references.
+//!
+//! Polling (stat, following symlinks) rather than inotify: directory watches wake on
+//! every write to anything beside the config — an audit log in the same directory
+//! woke the watcher thousands of times a second — while a stat of a handful of files
+//! once a second costs nothing. Following symlinks catches Kubernetes ConfigMap swaps.
 
-use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use notify::{RecursiveMode, Watcher};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use crate::Gateway;
+use crate::config::{Stamp, stamp};
 
-/// Changes closer together than this are one reload.
-const DEBOUNCE: Duration = Duration::from_millis(300);
-
-/// Watches files until `stopped` flips; a change triggers `Gateway::reload`.
+/// Polls until `stopped` flips; a change triggers `Gateway::reload`.
 pub async fn watch(gw: Arc<Gateway>, mut stopped: watch::Receiver<bool>) {
-    let (tx, mut rx) = mpsc::channel::<()>(1);
-    let handler = move |event: notify::Result<notify::Event>| {
-        if let Ok(e) = event
-            && !e.kind.is_access()
-        {
-            let _ = tx.try_send(());
-        }
-    };
-    let mut watcher = match notify::recommended_watcher(handler) {
-        Ok(w) => w,
-        Err(e) => {
-            tracing::warn!(error = %e, "file watching unavailable; reload with SIGHUP or POST /reload");
-            return;
-        }
-    };
-    let mut watched = BTreeSet::new();
+    // Stamps already acted on without a swap (rejected, or same content): not retried
+    // until the files change again.
+    let mut settled: Option<Vec<Stamp>> = None;
     loop {
-        let dirs = directories(&gw);
-        for d in dirs.difference(&watched) {
-            if let Err(e) = watcher.watch(d, RecursiveMode::NonRecursive) {
-                tracing::warn!(dir = %d.display(), error = %e, "cannot watch");
-            }
-        }
-        for d in watched.difference(&dirs) {
-            let _ = watcher.unwatch(d);
-        }
-        watched = dirs;
+        let rt = gw.runtime();
+        let (every, files, loaded) = (
+            rt.config.runtime.watch_interval,
+            rt.config.files.clone(),
+            rt.config.stamps.clone(),
+        );
+        drop(rt);
         tokio::select! {
             _ = stopped.changed() => return,
-            got = rx.recv() => if got.is_none() { return },
+            () = tokio::time::sleep(every) => {}
         }
-        tokio::time::sleep(DEBOUNCE).await;
-        while rx.try_recv().is_ok() {}
+        let Ok(now) =
+            tokio::task::spawn_blocking(move || files.iter().map(|f| stamp(f)).collect::<Vec<_>>())
+                .await
+        else {
+            return;
+        };
+        if now == loaded || settled.as_ref() == Some(&now) {
+            continue;
+        }
         let gw2 = gw.clone();
-        let _ = tokio::task::spawn_blocking(move || gw2.reload("watch")).await;
+        settled = match tokio::task::spawn_blocking(move || gw2.reload("watch")).await {
+            Ok(Ok(Some(_))) => None,
+            _ => Some(now),
+        };
     }
-}
-
-fn directories(gw: &Gateway) -> BTreeSet<PathBuf> {
-    gw.runtime()
-        .config
-        .files
-        .iter()
-        .filter_map(|f| {
-            let dir = f.parent()?;
-            Some(if dir.as_os_str().is_empty() {
-                PathBuf::from(".")
-            } else {
-                dir.to_path_buf()
-            })
-        })
-        .collect()
 }

@@ -19,6 +19,7 @@ struct Checker<'a> {
     base: PathBuf,
     errors: Vec<ConfigError>,
     files: Vec<PathBuf>,
+    stamps: Vec<Stamp>,
 }
 
 impl Checker<'_> {
@@ -36,6 +37,7 @@ impl Checker<'_> {
     /// A path from config, relative to the config file's directory; remembered for watching.
     fn path(&mut self, rel: &str) -> PathBuf {
         let p = self.base.join(rel);
+        self.stamps.push(stamp(&p));
         self.files.push(p.clone());
         p
     }
@@ -48,6 +50,7 @@ pub(super) fn build(raw: &RawConfig, text: &str, file: &Path) -> Result<Config, 
         base,
         errors: Vec::new(),
         files: vec![file.to_path_buf()],
+        stamps: vec![stamp(file)],
     };
 
     if raw.listeners.is_empty() {
@@ -108,6 +111,7 @@ pub(super) fn build(raw: &RawConfig, text: &str, file: &Path) -> Result<Config, 
         source: file.to_path_buf(),
         version,
         files: c.files,
+        stamps: c.stamps,
         listeners,
         admin,
         runtime: RuntimeSettings {
@@ -117,6 +121,12 @@ pub(super) fn build(raw: &RawConfig, text: &str, file: &Path) -> Result<Config, 
                 .shutdown_grace
                 .map_or(Duration::from_secs(30), |s| s.0),
             watch_config: raw.runtime.watch_config.unwrap_or(true),
+            watch_interval: raw
+                .runtime
+                .watch_interval
+                .map_or(Duration::from_secs(1), |s| {
+                    s.0.max(Duration::from_millis(50))
+                }),
         },
         limits,
         normalize,

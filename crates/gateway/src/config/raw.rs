@@ -73,6 +73,8 @@ pub(crate) struct RawRuntime {
     pub(crate) shutdown_grace: Option<Span>,
     #[serde(default)]
     pub(crate) watch_config: Option<bool>,
+    #[serde(default)]
+    pub(crate) watch_interval: Option<Span>,
 }
 
 #[derive(Debug, Default, Deserialize)]

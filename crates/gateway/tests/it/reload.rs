@@ -94,7 +94,7 @@ async fn admin_reload_swaps_the_spec_and_a_bad_config_keeps_the_old_one() {
 #[tokio::test]
 async fn a_changed_file_is_picked_up_by_the_watcher() {
     let up = upstream().await;
-    let gw = gateway(&up).await;
+    let gw = gateway_with(&watching(&config(&up.url(), "")), &[]).await;
     gw.write("spec.yaml", SPEC_V2);
     let c = client();
     let url = format!("{}/v2/things", gw.url);

@@ -250,6 +250,9 @@ admin:
   token: file:admin-token
 audit:
   file: audit.jsonl
+runtime:
+  watch_config: false
+  watch_interval: 100ms
 upstreams:
   main:
     targets: [{upstream}]
@@ -262,6 +265,12 @@ apis:
 {extra}
 "#
     )
+}
+
+/// Turns file watching on in a config made by `config` (off by default, so that only
+/// the reloads a test asks for happen).
+pub fn watching(text: &str) -> String {
+    text.replace("watch_config: false", "watch_config: true")
 }
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";

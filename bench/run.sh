@@ -1,0 +1,452 @@
+#!/usr/bin/env bash
+# Load benchmark: Portcullis side by side with a plain nginx reverse proxy, in one
+# run, on equal CPU, in front of the same static upstream. See bench/README.md.
+#
+#   bench/run.sh                       # defaults: DURATION=10s CONNECTIONS=50 RUNS=3
+#   DURATION=5s RUNS=1 bench/run.sh    # quick look
+#
+# Environment:
+#   DURATION     wrk duration of each measurement           (default 10s)
+#   CONNECTIONS  wrk connections                             (default 50)
+#   RUNS         measurements per target, interleaved        (default 3)
+#   WARMUP       wrk warm-up before each measurement         (default 2s)
+#   PROFILE      1: after measuring, `perf record` Portcullis under load (default 0)
+#   KEEP_LOGS    1: keep the full audit/access logs (default: trimmed to 20 lines)
+#   SKIP_BUILD   1: do not run cargo build (use the existing release binary)
+#   BENCH_NICE   niceness of every benchmark process (default -20 as root, else 0),
+#                so that other work on the machine disturbs the measurement less
+#
+# Writes bench/RESULTS.md and keeps the raw wrk outputs in bench/out/<timestamp>/.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+DURATION="${DURATION:-10s}"
+CONNECTIONS="${CONNECTIONS:-50}"
+RUNS="${RUNS:-3}"
+WARMUP="${WARMUP:-2s}"
+PROFILE="${PROFILE:-0}"
+KEEP_LOGS="${KEEP_LOGS:-0}"
+SKIP_BUILD="${SKIP_BUILD:-0}"
+REQ_PATH="/items/42"
+EXPECTED_BODY='{"id":42,"name":"widget"}'
+TARGETS=(upstream nginx portcullis)
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# ---------------------------------------------------------------------------
+# 1. Tools and the release build
+# ---------------------------------------------------------------------------
+"$ROOT/scripts/setup-bench.sh"
+NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+[ -x "$NGINX" ] || die "nginx not found"
+command -v wrk >/dev/null || die "wrk not found"
+
+if [ "$SKIP_BUILD" != 1 ]; then
+    log "cargo build --release --locked -p portcullis"
+    cargo build --release --locked -p portcullis
+fi
+PORTCULLIS="$ROOT/target/release/portcullis"
+[ -x "$PORTCULLIS" ] || die "$PORTCULLIS not built"
+
+# ---------------------------------------------------------------------------
+# CPU pinning: the proxy under test alone on CPU 1; wrk and the upstream on CPU 0.
+# ---------------------------------------------------------------------------
+NCPU="$(nproc)"
+BENCH_NICE="${BENCH_NICE:-$([ "$(id -u)" -eq 0 ] && echo -20 || echo 0)}"
+NICE=(nice -n "$BENCH_NICE")
+if [ "$NCPU" -ge 2 ] && command -v taskset >/dev/null; then
+    PIN_LOAD=("${NICE[@]}" taskset -c 0)   # wrk + upstream nginx
+    PIN_PROXY=("${NICE[@]}" taskset -c 1)  # nginx proxy / portcullis (one at a time is loaded)
+    PINNING="proxy under test (nginx proxy or Portcullis) pinned to CPU 1 (taskset -c 1), alone; wrk and the upstream nginx pinned to CPU 0 (taskset -c 0). Both proxies run during the whole benchmark but only one is loaded at a time. All benchmark processes run at nice $BENCH_NICE so that unrelated work on the machine (builds, tests) takes less CPU from them; it is not excluded from the CPUs."
+else
+    PIN_LOAD=("${NICE[@]}")
+    PIN_PROXY=("${NICE[@]}")
+    PINNING="NOT pinned: only $NCPU CPU(s) (or no taskset); wrk, upstream and proxy share all cores — numbers are less meaningful."
+fi
+
+# ---------------------------------------------------------------------------
+# Working directory and cleanup
+# ---------------------------------------------------------------------------
+STAMP="$(date +%Y%m%d-%H%M%S)"
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
+OUT="$ROOT/bench/out/$STAMP"
+mkdir -p "$OUT"
+log "working directory: $OUT"
+
+PIDS=()
+cleanup() {
+    local rc=$?
+    set +e
+    for pid in "${PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null
+    done
+    for pid in "${PIDS[@]}"; do
+        for _ in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    if [ "$rc" -ne 0 ]; then
+        log "failed (exit $rc); logs in $OUT"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A free TCP port on 127.0.0.1: below the kernel's ephemeral range (so no outgoing
+# connection can take it meanwhile), no socket of any state on it, not handed out before.
+USED_PORTS=" "
+EPHEMERAL_LOW="$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)"
+PORT_LOW=10000
+[ "$EPHEMERAL_LOW" -gt $((PORT_LOW + 1000)) ] || PORT_LOW=1024
+free_port() {
+    local p
+    for _ in $(seq 1 200); do
+        p=$(( PORT_LOW + RANDOM % (EPHEMERAL_LOW - PORT_LOW) ))
+        case "$USED_PORTS" in *" $p "*) continue ;; esac
+        if ! ss -Htan "sport = :$p" 2>/dev/null | grep -q .; then
+            USED_PORTS="$USED_PORTS$p "
+            echo "$p"
+            return 0
+        fi
+    done
+    die "no free port found"
+}
+
+# wait_ready NAME URL PID: curl until the URL answers (any HTTP status), 20 s max.
+wait_ready() {
+    local name=$1 url=$2 pid=$3
+    for _ in $(seq 1 200); do
+        kill -0 "$pid" 2>/dev/null || die "$name exited during start-up (see $OUT/$name.stderr)"
+        if curl -s -o /dev/null --max-time 1 "$url"; then
+            log "$name ready ($url)"
+            return 0
+        fi
+        sleep 0.1
+    done
+    die "$name not ready after 20 s ($url)"
+}
+
+UP_PORT=$(free_port)
+NGX_PORT=$(free_port)
+PC_PORT=$(free_port)
+PC_ADMIN_PORT=$(free_port)
+
+# ---------------------------------------------------------------------------
+# 2a. The upstream: nginx answering a fixed JSON body for any path.
+# ---------------------------------------------------------------------------
+mkdir -p "$OUT/upstream" "$OUT/nginx"
+nginx_common() { # $1 = prefix dir
+    cat <<EOF
+worker_processes 1;
+daemon off;
+master_process on;
+pid $1/nginx.pid;
+error_log $1/error.log warn;
+events { worker_connections 4096; multi_accept on; }
+EOF
+}
+{
+    nginx_common "$OUT/upstream"
+    cat <<EOF
+http {
+    access_log off;
+    client_body_temp_path $OUT/upstream/tmp;
+    proxy_temp_path $OUT/upstream/tmp;
+    fastcgi_temp_path $OUT/upstream/tmp;
+    uwsgi_temp_path $OUT/upstream/tmp;
+    scgi_temp_path $OUT/upstream/tmp;
+    keepalive_timeout 75s;
+    keepalive_requests 1000000;
+    server {
+        listen 127.0.0.1:$UP_PORT;
+        location / {
+            default_type application/json;
+            return 200 '$EXPECTED_BODY';
+        }
+    }
+}
+EOF
+} >"$OUT/upstream/nginx.conf"
+
+# ---------------------------------------------------------------------------
+# 2b. nginx as a plain reverse proxy (1 worker, keep-alive both sides, access log).
+# ---------------------------------------------------------------------------
+{
+    nginx_common "$OUT/nginx"
+    cat <<EOF
+http {
+    log_format main '\$remote_addr - \$remote_user [\$time_local] "\$request" \$status \$body_bytes_sent "\$http_referer" "\$http_user_agent" \$request_time \$upstream_response_time';
+    access_log $OUT/nginx/access.log main;
+    client_body_temp_path $OUT/nginx/tmp;
+    proxy_temp_path $OUT/nginx/tmp;
+    fastcgi_temp_path $OUT/nginx/tmp;
+    uwsgi_temp_path $OUT/nginx/tmp;
+    scgi_temp_path $OUT/nginx/tmp;
+    keepalive_timeout 75s;
+    keepalive_requests 1000000;
+    upstream bench_upstream {
+        server 127.0.0.1:$UP_PORT;
+        keepalive 64;
+        keepalive_requests 1000000;
+    }
+    server {
+        listen 127.0.0.1:$NGX_PORT;
+        location / {
+            proxy_pass http://bench_upstream;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+EOF
+} >"$OUT/nginx/nginx.conf"
+
+# ---------------------------------------------------------------------------
+# 2c. Portcullis (1 worker thread, audit log, the bench OpenAPI spec).
+# ---------------------------------------------------------------------------
+mkdir -p "$OUT/portcullis"
+cp "$ROOT/bench/openapi.yaml" "$OUT/portcullis/openapi.yaml"
+cat >"$OUT/portcullis/portcullis.yaml" <<EOF
+# Generated by bench/run.sh
+runtime:
+  worker_threads: 1
+listeners:
+  - address: 127.0.0.1:$PC_PORT
+admin:
+  address: 127.0.0.1:$PC_ADMIN_PORT
+audit:
+  file: audit.jsonl
+upstreams:
+  bench:
+    targets: [http://127.0.0.1:$UP_PORT]
+apis:
+  - name: bench
+    spec: openapi.yaml
+    upstream: bench
+EOF
+
+"$PORTCULLIS" check -c "$OUT/portcullis/portcullis.yaml" >&2 || die "portcullis check failed"
+
+log "starting upstream nginx on 127.0.0.1:$UP_PORT (CPU 0)"
+"${PIN_LOAD[@]}" "$NGINX" -p "$OUT/upstream" -c "$OUT/upstream/nginx.conf" \
+    >"$OUT/upstream.stdout" 2>"$OUT/upstream.stderr" &
+PIDS+=($!)
+wait_ready upstream "http://127.0.0.1:$UP_PORT/" "${PIDS[-1]}"
+
+log "starting nginx proxy on 127.0.0.1:$NGX_PORT (CPU 1)"
+"${PIN_PROXY[@]}" "$NGINX" -p "$OUT/nginx" -c "$OUT/nginx/nginx.conf" \
+    >"$OUT/nginx.stdout" 2>"$OUT/nginx.stderr" &
+PIDS+=($!)
+wait_ready nginx "http://127.0.0.1:$NGX_PORT/" "${PIDS[-1]}"
+
+log "starting portcullis on 127.0.0.1:$PC_PORT (CPU 1), admin 127.0.0.1:$PC_ADMIN_PORT"
+(cd "$OUT/portcullis" && exec "${PIN_PROXY[@]}" "$PORTCULLIS" run -c portcullis.yaml) \
+    >"$OUT/portcullis.stdout" 2>"$OUT/portcullis.stderr" &
+PIDS+=($!)
+PC_PID=${PIDS[-1]}
+wait_ready portcullis "http://127.0.0.1:$PC_ADMIN_PORT/healthz" "$PC_PID"
+wait_ready portcullis "http://127.0.0.1:$PC_PORT/" "$PC_PID"
+
+declare -A URL=(
+    [upstream]="http://127.0.0.1:$UP_PORT$REQ_PATH"
+    [nginx]="http://127.0.0.1:$NGX_PORT$REQ_PATH"
+    [portcullis]="http://127.0.0.1:$PC_PORT$REQ_PATH"
+)
+
+# ---------------------------------------------------------------------------
+# Correctness before measuring: 200 and the upstream's JSON through every target.
+# ---------------------------------------------------------------------------
+for t in "${TARGETS[@]}"; do
+    body="$(curl -s -D "$OUT/check-$t.headers" -o - -w '\n%{http_code}' --max-time 5 "${URL[$t]}")" \
+        || die "$t: request failed"
+    code="${body##*$'\n'}"
+    body="${body%$'\n'*}"
+    if [ "$code" != 200 ] || [ "$body" != "$EXPECTED_BODY" ]; then
+        die "$t: expected 200 $EXPECTED_BODY, got $code: $body"
+    fi
+    log "check $t: 200 $body"
+done
+
+# ---------------------------------------------------------------------------
+# Measurement: RUNS rounds, targets interleaved, warm-up before each.
+# ---------------------------------------------------------------------------
+WRK_CMD="wrk -t1 -c$CONNECTIONS -d$DURATION --latency"
+to_ms() { # wrk duration (e.g. 812.00us, 1.23ms, 1.02s, 2.00m) -> ms
+    awk -v v="$1" 'BEGIN {
+        n = v; sub(/[a-z]+$/, "", n); u = v; sub(/^[0-9.]+/, "", u);
+        if (u == "us") f = 0.001; else if (u == "ms") f = 1; else if (u == "s") f = 1000;
+        else if (u == "m") f = 60000; else if (u == "h") f = 3600000; else f = -1;
+        if (f < 0) { print "NaN"; exit 1 }
+        printf "%.3f", n * f }'
+}
+median() { # numbers on stdin -> median
+    sort -g | awk '{ a[NR] = $1 } END {
+        if (NR == 0) { print "NaN"; exit }
+        if (NR % 2) printf "%.3f", a[(NR + 1) / 2];
+        else printf "%.3f", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+declare -A RPS P50 P99 ERRS
+ERRORS_SEEN=0
+TOTAL_MEAS=$(( RUNS * ${#TARGETS[@]} ))
+i=0
+for run in $(seq 1 "$RUNS"); do
+    for t in "${TARGETS[@]}"; do
+        i=$((i + 1))
+        f="$OUT/wrk-$t-run$run.txt"
+        log "[$i/$TOTAL_MEAS] $t run $run: warm-up $WARMUP, then $WRK_CMD"
+        "${PIN_LOAD[@]}" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" "${URL[$t]}" >"$OUT/wrk-$t-run$run.warmup.txt" 2>&1
+        "${PIN_LOAD[@]}" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "${URL[$t]}" >"$f" 2>&1
+        rps="$(awk '/^Requests\/sec:/ { print $2 }' "$f")"
+        p50="$(awk '$1 == "50%" { print $2 }' "$f")"
+        p99="$(awk '$1 == "99%" { print $2 }' "$f")"
+        [ -n "$rps" ] && [ -n "$p50" ] && [ -n "$p99" ] || { cat "$f" >&2; die "cannot parse $f"; }
+        RPS[$t]+="$rps "
+        P50[$t]+="$(to_ms "$p50") "
+        P99[$t]+="$(to_ms "$p99") "
+        errs="$(grep -E '^ *(Non-2xx|Socket errors)' "$f" || true)"
+        if [ -n "$errs" ]; then
+            ERRORS_SEEN=1
+            ERRS[$t]+="run $run: $(echo "$errs" | tr '\n' ';' | sed 's/ \+/ /g') "
+            log "  $t run $run reported errors: $errs"
+        fi
+        log "  $t run $run: $rps req/s, p50 $p50, p99 $p99"
+    done
+done
+
+# ---------------------------------------------------------------------------
+# Optional: profile Portcullis under the same load.
+# ---------------------------------------------------------------------------
+if [ "$PROFILE" = 1 ] && command -v perf >/dev/null; then
+    log "profiling portcullis (perf record -g, 5 s under load)"
+    "${PIN_LOAD[@]}" wrk -t1 -c"$CONNECTIONS" -d8s "${URL[portcullis]}" >"$OUT/wrk-portcullis-profile.txt" 2>&1 &
+    wrkpid=$!
+    sleep 1
+    perf record -F 999 -g --call-graph dwarf,16384 -p "$PC_PID" -o "$OUT/perf.data" -- sleep 5 \
+        >"$OUT/perf-record.log" 2>&1 || log "perf record failed (see $OUT/perf-record.log)"
+    wait "$wrkpid" || true
+    if [ -s "$OUT/perf.data" ]; then
+        # Flat profiles: by thread, by binary, by symbol; then the call graph.
+        for sort in pid dso dso,symbol; do
+            echo "== perf report --sort $sort (self time) =="
+            perf report -i "$OUT/perf.data" --no-children --sort "$sort" --stdio -g none 2>/dev/null \
+                | grep -v '^#' | grep -v '^$' | head -60 | cut -c1-200
+            echo
+        done >"$OUT/perf-report.txt" || true
+        perf report -i "$OUT/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null \
+            | head -400 >"$OUT/perf-report-callgraph.txt" || true
+        log "perf report: $OUT/perf-report.txt"
+    fi
+fi
+
+# ---------------------------------------------------------------------------
+# Correctness after measuring: audit log written, process still up.
+# ---------------------------------------------------------------------------
+kill -0 "$PC_PID" 2>/dev/null || die "portcullis died during the benchmark"
+AUDIT="$OUT/portcullis/audit.jsonl"
+sleep 0.5 # let the audit writer drain its queue
+AUDIT_LINES=0
+[ -f "$AUDIT" ] && AUDIT_LINES="$(wc -l <"$AUDIT")"
+[ "$AUDIT_LINES" -gt 0 ] || die "portcullis audit log $AUDIT is empty"
+ACCESS_LINES="$(wc -l <"$OUT/nginx/access.log")"
+log "portcullis audit log: $AUDIT_LINES lines; nginx access log: $ACCESS_LINES lines"
+grep -m 1 '"status":200' "$AUDIT" >"$OUT/audit-sample.jsonl" || true
+if [ "$KEEP_LOGS" != 1 ]; then
+    # The full logs are hundreds of MB; keep a sample.
+    head -n 20 "$AUDIT" >"$AUDIT.head" && rm -f "$AUDIT"
+    head -n 20 "$OUT/nginx/access.log" >"$OUT/nginx/access.log.head" && rm -f "$OUT/nginx/access.log"
+fi
+
+# ---------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------
+declare -A M_RPS M_P50 M_P99
+for t in "${TARGETS[@]}"; do
+    M_RPS[$t]="$(echo "${RPS[$t]}" | tr ' ' '\n' | grep . | median)"
+    M_P50[$t]="$(echo "${P50[$t]}" | tr ' ' '\n' | grep . | median)"
+    M_P99[$t]="$(echo "${P99[$t]}" | tr ' ' '\n' | grep . | median)"
+done
+RATIO_RPS="$(awk -v a="${M_RPS[portcullis]}" -v b="${M_RPS[nginx]}" 'BEGIN { printf "%.3f", a / b }')"
+RATIO_P99="$(awk -v a="${M_P99[portcullis]}" -v b="${M_P99[nginx]}" 'BEGIN { printf "%.3f", a / b }')"
+OK_RPS="$(awk -v r="$RATIO_RPS" 'BEGIN { print (r >= 1.0) ? "PASS" : "FAIL" }')"
+OK_P99="$(awk -v r="$RATIO_P99" 'BEGIN { print (r <= 1.2) ? "PASS" : "FAIL" }')"
+VERDICT=PASS
+[ "$OK_RPS" = PASS ] && [ "$OK_P99" = PASS ] || VERDICT=FAIL
+[ "$ERRORS_SEEN" = 0 ] || VERDICT="$VERDICT (with wrk errors, see below)"
+
+LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
+CPU_MODEL="$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+NGINX_V="$("$NGINX" -v 2>&1 | head -1)"
+WRK_V="$( (wrk -v 2>&1 || true) | head -1 | sed "s/ *Usage.*//")"
+COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+DIRTY=""
+if [ -n "$(git status --porcelain -- crates Cargo.toml Cargo.lock 2>/dev/null)" ]; then
+    DIRTY=" (+ uncommitted changes in crates/ at build time)"
+fi
+fmt() { awk -v v="$1" -v d="$2" 'BEGIN { printf "%.*f", d, v }'; }
+joined() { echo "$1" | xargs | sed 's/ /, /g'; }
+
+RESULTS="$ROOT/bench/RESULTS.md"
+{
+    echo "# Portcullis load benchmark results"
+    echo
+    echo "Generated by \`bench/run.sh\` — see [README.md](README.md) for what is measured."
+    echo
+    echo "- Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+    echo "- Machine: $NCPU CPUs, $CPU_MODEL; kernel $(uname -r)"
+    echo "- Load average (1/5/15 min) before the run: $LOAD_BEFORE; after: $LOAD_AFTER (the benchmark itself keeps ~2 CPUs busy; a high value *before* means other work was running on the machine)."
+    echo "- Versions: $NGINX_V; $WRK_V; portcullis $("$PORTCULLIS" --version 2>/dev/null | awk '{print $2}') commit \`$COMMIT\`$DIRTY (release profile)"
+    echo "- Command: \`DURATION=$DURATION CONNECTIONS=$CONNECTIONS RUNS=$RUNS bench/run.sh\`; each measurement is \`$WRK_CMD http://127.0.0.1:PORT$REQ_PATH\` after a $WARMUP warm-up; $RUNS runs per target, interleaved (upstream, nginx, portcullis, upstream, …); medians reported."
+    echo "- Cores: $PINNING Each proxy has 1 worker: nginx \`worker_processes 1\`, Portcullis \`runtime.worker_threads: 1\` (the whole Portcullis process, including its audit writer, is confined to CPU 1)."
+    echo "- Keep-alive: wrk → proxy keep-alive ($CONNECTIONS connections reused); proxy → upstream keep-alive (nginx \`keepalive 64\`, HTTP/1.1; Portcullis's pooled client). Logging: nginx writes an access log line per request, Portcullis an audit JSON line per request."
+    echo "- Upstream: nginx, 1 worker, \`return 200 '$EXPECTED_BODY'\` (application/json), access log off, on CPU 0."
+    echo
+    echo "| target | req/s | p50 ms | p99 ms |"
+    echo "|---|---:|---:|---:|"
+    for t in "${TARGETS[@]}"; do
+        case $t in
+            upstream) name="upstream (direct, no proxy)" ;;
+            nginx) name="nginx reverse proxy" ;;
+            portcullis) name="Portcullis" ;;
+        esac
+        echo "| $name | $(fmt "${M_RPS[$t]}" 0) | $(fmt "${M_P50[$t]}" 3) | $(fmt "${M_P99[$t]}" 3) |"
+    done
+    echo
+    echo "| ratio Portcullis / nginx | value | target | |"
+    echo "|---|---:|---:|---|"
+    echo "| throughput (req/s) | $RATIO_RPS | ≥ 1.0 | $OK_RPS |"
+    echo "| p99 latency | $RATIO_P99 | ≤ 1.2 | $OK_P99 |"
+    echo
+    echo "**Result: $VERDICT** against the targets (throughput ratio ≥ 1.0 and p99 ratio ≤ 1.2)."
+    echo
+    echo "Per-run values (req/s; p50 ms; p99 ms):"
+    echo
+    for t in "${TARGETS[@]}"; do
+        echo "- $t: $(joined "${RPS[$t]}"); $(joined "${P50[$t]}"); $(joined "${P99[$t]}")"
+    done
+    echo
+    echo "Correctness: every target answered \`GET $REQ_PATH\` with 200 and \`$EXPECTED_BODY\` before measuring;"
+    echo "after measuring the Portcullis audit log had $AUDIT_LINES lines (nginx access log: $ACCESS_LINES lines)."
+    if [ "$ERRORS_SEEN" = 0 ]; then
+        echo "wrk reported no non-2xx responses and no socket errors."
+    else
+        echo "wrk reported errors:"
+        echo
+        for t in "${TARGETS[@]}"; do
+            [ -n "${ERRS[$t]:-}" ] && echo "- $t: ${ERRS[$t]}"
+        done
+    fi
+    echo
+    echo "Raw wrk outputs, configs and logs: \`bench/out/$STAMP/\` (not committed)."
+} >"$RESULTS"
+
+cat "$RESULTS"
+log "wrote $RESULTS"
