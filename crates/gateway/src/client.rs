@@ -44,17 +44,48 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
     client
 }
 
+/// What the forwarding headers say about a connection's peer, rendered once per
+/// connection rather than once per request.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// The peer's address (IPv4-mapped addresses as IPv4).
+    pub ip: IpAddr,
+    /// `http` or `https`.
+    pub proto: &'static str,
+    /// The address as an `X-Forwarded-For` element.
+    xff: HeaderValue,
+    /// `for=<node>;proto=<proto>`, the `Forwarded` element without `host`.
+    forwarded: String,
+}
+
+impl Peer {
+    /// Renders the peer of a cleartext or TLS connection.
+    pub fn new(ip: IpAddr, tls: bool) -> Peer {
+        let ip = canonical(ip);
+        let proto = if tls { "https" } else { "http" };
+        let node = match ip {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => format!("\"[{v6}]\""),
+        };
+        let xff =
+            HeaderValue::try_from(ip.to_string()).unwrap_or(HeaderValue::from_static("unknown"));
+        Peer {
+            ip,
+            proto,
+            xff,
+            forwarded: format!("for={node};proto={proto}"),
+        }
+    }
+}
+
 /// Sets `X-Forwarded-For/-Proto/-Host` and `Forwarded` for the upstream, keeping the
 /// incoming values only when the peer is trusted.
 pub fn set_forwarding(
     headers: &mut HeaderMap,
-    peer: IpAddr,
+    peer: &Peer,
     trusted_peer: bool,
-    tls: bool,
     host: Option<&HeaderValue>,
 ) {
-    let peer = canonical(peer);
-    let proto = if tls { "https" } else { "http" };
     if !trusted_peer {
         for h in [
             &X_FORWARDED_FOR,
@@ -65,24 +96,27 @@ pub fn set_forwarding(
             headers.remove(h);
         }
     }
-    let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(prev) => format!("{prev}, {peer}"),
-        None => peer.to_string(),
-    };
-    insert(headers, &X_FORWARDED_FOR, &xff);
+    match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+        Some(prev) => {
+            let xff = format!("{prev}, {}", peer.ip);
+            insert(headers, &X_FORWARDED_FOR, &xff);
+        }
+        None => {
+            headers.insert(&X_FORWARDED_FOR, peer.xff.clone());
+        }
+    }
     if !headers.contains_key(&X_FORWARDED_PROTO) {
-        headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(proto));
+        headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(peer.proto));
     }
     if let Some(h) = host
         && !headers.contains_key(&X_FORWARDED_HOST)
     {
         headers.insert(&X_FORWARDED_HOST, h.clone());
     }
-    let node = match peer {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => format!("\"[{v6}]\""),
+    let mut fwd = match headers.get(&FORWARDED).and_then(|v| v.to_str().ok()) {
+        Some(prev) => format!("{prev}, {}", peer.forwarded),
+        None => peer.forwarded.clone(),
     };
-    let mut fwd = format!("for={node};proto={proto}");
     if let Some(h) = host.and_then(|h| h.to_str().ok())
         && h.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
@@ -90,10 +124,6 @@ pub fn set_forwarding(
         fwd.push_str(";host=");
         fwd.push_str(h);
     }
-    let fwd = match headers.get(&FORWARDED).and_then(|v| v.to_str().ok()) {
-        Some(prev) => format!("{prev}, {fwd}"),
-        None => fwd,
-    };
     insert(headers, &FORWARDED, &fwd);
 }
 
@@ -157,9 +187,8 @@ mod tests {
         let host = HeaderValue::from_static("api.example");
         set_forwarding(
             &mut h,
-            "192.0.2.1".parse().expect("ip"),
+            &Peer::new("192.0.2.1".parse().expect("ip"), true),
             false,
-            true,
             Some(&host),
         );
         assert_eq!(h[&X_FORWARDED_FOR], "192.0.2.1");
@@ -168,7 +197,12 @@ mod tests {
         assert_eq!(h[&FORWARDED], "for=192.0.2.1;proto=https;host=api.example");
         let mut h2 = HeaderMap::new();
         h2.insert(&X_FORWARDED_FOR, "1.2.3.4".parse().expect("hv"));
-        set_forwarding(&mut h2, "::1".parse().expect("ip"), true, false, None);
+        set_forwarding(
+            &mut h2,
+            &Peer::new("::1".parse().expect("ip"), false),
+            true,
+            None,
+        );
         assert_eq!(h2[&X_FORWARDED_FOR], "1.2.3.4, ::1");
         assert_eq!(h2[&FORWARDED], "for=\"[::1]\";proto=http");
     }

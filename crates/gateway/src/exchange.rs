@@ -91,8 +91,16 @@ impl Default for RequestIds {
 impl RequestIds {
     /// A new id: 32 lower-case hex digits.
     pub fn next(&self) -> Arc<str> {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        format!("{:016x}{:016x}", self.prefix, n).into()
+        let mut out = [0u8; 32];
+        for (i, word) in [self.prefix, n].into_iter().enumerate() {
+            for j in 0..16 {
+                out[i * 16 + j] = DIGITS[((word >> (60 - 4 * j)) & 15) as usize];
+            }
+        }
+        // Only ASCII hex digits were written.
+        std::str::from_utf8(&out).unwrap_or("0").into()
     }
 
     /// An incoming id is kept (from a trusted proxy) only if it is short and plain.
@@ -101,5 +109,22 @@ impl RequestIds {
             && id
                 .iter()
                 .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_32_hex_digits_and_unique() {
+        let ids = RequestIds {
+            prefix: 0x0123_4567_89ab_cdef,
+            next: AtomicU64::new(0xff),
+        };
+        assert_eq!(&*ids.next(), "0123456789abcdef00000000000000ff");
+        assert_eq!(&*ids.next(), "0123456789abcdef0000000000000100");
+        assert!(RequestIds::acceptable(b"edge-42"));
+        assert!(!RequestIds::acceptable(b"a b") && !RequestIds::acceptable(b""));
     }
 }

@@ -134,13 +134,21 @@ impl Upstream {
             upstream: self.name.clone(),
             cause: "no target".into(),
         };
+        let unprefixed = http::uri::PathAndQuery::try_from(path_and_query.as_str())
+            .map_err(|_| Reject::Malformed("request target cannot be forwarded"))?;
         for attempt in 0..attempts {
             let t = self.pick(attempt as usize);
             let target = &self.targets[t];
+            let paq = if target.prefix.is_empty() {
+                unprefixed.clone()
+            } else {
+                http::uri::PathAndQuery::try_from(format!("{}{path_and_query}", target.prefix))
+                    .map_err(|_| Reject::Malformed("request target cannot be forwarded"))?
+            };
             let uri = Uri::builder()
                 .scheme(target.scheme.clone())
                 .authority(target.authority.clone())
-                .path_and_query(format!("{}{}", target.prefix, path_and_query))
+                .path_and_query(paq)
                 .build()
                 .map_err(|_| Reject::Malformed("request target cannot be forwarded"))?;
             if !self.cfg.preserve_host || !headers.contains_key(header::HOST) {

@@ -34,6 +34,19 @@ pub struct Connection {
     pub peer: SocketAddr,
     /// Whether the connection is TLS.
     pub tls: bool,
+    /// The peer as the forwarding headers state it.
+    pub forwarding: client::Peer,
+}
+
+impl Connection {
+    /// Facts about a newly accepted connection.
+    pub fn new(peer: SocketAddr, tls: bool) -> Connection {
+        Connection {
+            peer,
+            tls,
+            forwarding: client::Peer::new(peer.ip(), tls),
+        }
+    }
 }
 
 /// Handles one request from arrival to the last byte of its response.
@@ -129,9 +142,8 @@ async fn run(
     forward::strip_identity_headers(&mut parts.headers);
     client::set_forwarding(
         &mut parts.headers,
-        conn.peer.ip(),
+        &conn.forwarding,
         trusted_peer,
-        conn.tls,
         host.as_ref(),
     );
     if let Ok(v) = http::HeaderValue::try_from(&*ex.request_id) {

@@ -85,15 +85,18 @@ pub fn finish(headers: &mut HeaderMap, sec: &SecurityHeaders, tls: bool, request
     }
     let json = headers
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|ct| {
-            ct.split(';')
+        .map(|v| {
+            let ct = v.as_bytes();
+            let essence = ct
+                .split(|&b| b == b';')
                 .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
+                .unwrap_or_default()
+                .trim_ascii();
+            essence.eq_ignore_ascii_case(b"application/json")
+                || (essence.len() >= 5
+                    && essence[essence.len() - 5..].eq_ignore_ascii_case(b"+json"))
         })
-        .is_some_and(|ct| ct == "application/json" || ct.ends_with("+json"));
+        .unwrap_or(false);
     if json && let Ok(v) = HeaderValue::try_from(sec.json_csp.as_str()) {
         headers.entry(header::CONTENT_SECURITY_POLICY).or_insert(v);
     }

@@ -78,7 +78,7 @@ async fn run<IO>(
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let conn = Arc::new(Connection { peer, tls });
+    let conn = Arc::new(Connection::new(peer, tls));
     let svc = {
         let gw = gw.clone();
         service_fn(move |req| {
@@ -105,10 +105,14 @@ async fn run<IO>(
         Protocol::Http1 => {
             let mut b = hyper::server::conn::http1::Builder::new();
             b.timer(TokioTimer::new())
-                .max_headers(limits.max_headers)
                 .max_buf_size(limits.max_header_bytes.max(8192))
                 .header_read_timeout(limits.idle_timeout)
                 .keep_alive(true);
+            // hyper keeps 100 header slots on the stack and moves them to the heap,
+            // per request, only when told a different count; ask only then.
+            if limits.max_headers != 100 {
+                b.max_headers(limits.max_headers);
+            }
             let c = b.serve_connection(TokioIo::new(io), svc);
             let _ = watcher.watch(c).await;
         }
