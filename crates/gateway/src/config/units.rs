@@ -34,14 +34,18 @@ impl<'de> Deserialize<'de> for Bytes {
     }
 }
 
-/// Parses `250ms`, `10s`, `5m`, `1h`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+/// Splits `10s` into `(10, "s")`; `None` without leading digits.
+fn number_and_unit(text: &str) -> Option<(u64, &str)> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration (write e.g. `250ms`, `10s`, `5m`)"))?;
+    Some((num.parse().ok()?, unit))
+}
+
+/// Parses `250ms`, `10s`, `5m`, `1h`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (n, unit) = number_and_unit(text)
+        .ok_or_else(|| format!("`{text}` is not a duration (write e.g. `250ms`, `10s`, `5m`)"))?;
     match unit {
         "ms" => Ok(Duration::from_millis(n)),
         "s" => Ok(Duration::from_secs(n)),
@@ -55,12 +59,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// Parses `1024`, `16KiB`, `10MiB`, `1GiB`.
 pub fn parse_bytes(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size (write e.g. `16384`, `16KiB`, `10MiB`)"))?;
+    let (n, unit) = number_and_unit(text)
+        .ok_or_else(|| format!("`{text}` is not a size (write e.g. `16384`, `16KiB`, `10MiB`)"))?;
     let factor = match unit.trim() {
         "" | "B" => 1,
         "KiB" => 1 << 10,
