@@ -68,39 +68,12 @@ async fn without_a_configured_token_protected_endpoints_refuse() {
 async fn metrics_count_by_operation_and_decision_with_templates_not_paths() {
     let up = upstream().await;
     let gw = gateway(&up).await;
-    let c = client();
     for id in ["a1", "b2", "c3"] {
-        c.get(format!("{}/items/{id}", gw.url))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        gw.get_status(&format!("/items/{id}")).await;
     }
-    c.get(format!("{}/nothing-here", gw.url))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    c.get(format!("{}/status/502", gw.url))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    let text = c
-        .get(format!("{}/metrics", gw.admin))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    gw.get_status("/nothing-here").await;
+    gw.get_status("/status/502").await;
+    let text = gw.admin_text("/metrics").await;
     let line = |needle: &str| {
         text.lines()
             .find(|l| l.contains(needle) && !l.starts_with('#'))
@@ -128,15 +101,7 @@ async fn metrics_count_by_operation_and_decision_with_templates_not_paths() {
 async fn config_endpoint_is_redacted() {
     let up = upstream().await;
     let gw = gateway(&up).await;
-    let cfg: serde_json::Value = client()
-        .get(format!("{}/config", gw.admin))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cfg: serde_json::Value = gw.admin_json("/config").await;
     assert_eq!(cfg["apis"][0]["name"], "test");
     assert_eq!(cfg["apis"][0]["spec"]["operations"], 9);
     assert_eq!(cfg["version"].as_str().unwrap().len(), 64);

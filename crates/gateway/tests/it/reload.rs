@@ -6,16 +6,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::support::*;
 
-async fn reload(gw: &Gateway) -> (u16, serde_json::Value) {
-    let resp = client()
-        .post(format!("{}/reload", gw.admin))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    (resp.status().as_u16(), resp.json().await.unwrap())
-}
-
 const SPEC_V2: &str = "openapi: 3.1.0\ninfo: { title: v2, version: '2' }\npaths:\n  /v2/things:\n    get: { operationId: listThings, responses: { '200': { description: ok } } }\n";
 
 #[tokio::test]
@@ -24,12 +14,12 @@ async fn admin_reload_swaps_the_spec_and_a_bad_config_keeps_the_old_one() {
     let mut gw = gateway(&up).await;
     let c = client();
     assert_eq!(
-        reload(&gw).await,
+        gw.reload().await,
         (200, serde_json::json!({ "result": "unchanged" }))
     );
     // A broken spec: refused with file and position, old routes still served.
     gw.write("spec.yaml", "openapi: 3.1.0\npaths: [unclosed\n");
-    let (status, body) = reload(&gw).await;
+    let (status, body) = gw.reload().await;
     assert_eq!(status, 422);
     assert!(
         body["errors"][0].as_str().unwrap().contains("spec.yaml"),
@@ -45,7 +35,7 @@ async fn admin_reload_swaps_the_spec_and_a_bad_config_keeps_the_old_one() {
     );
     // A valid new spec: the new routes replace the old ones.
     gw.write("spec.yaml", SPEC_V2);
-    let (status, body) = reload(&gw).await;
+    let (status, body) = gw.reload().await;
     assert_eq!((status, body["result"].as_str()), (200, Some("loaded")));
     assert_eq!(
         c.get(format!("{}/v2/things", gw.url))
@@ -63,15 +53,7 @@ async fn admin_reload_swaps_the_spec_and_a_bad_config_keeps_the_old_one() {
             .status(),
         404
     );
-    let metrics = c
-        .get(format!("{}/metrics", gw.admin))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = gw.admin_text("/metrics").await;
     assert!(
         metrics.contains(r#"portcullis_config_reloads_total{result="failure"} 1"#),
         "{metrics}"
@@ -135,7 +117,7 @@ async fn reload_under_traffic_fails_no_request() {
     for i in 0..10 {
         let text = config(&up.url(), &format!("limits:\n  max_headers: {}", 50 + i));
         gw.write("portcullis.yaml", &text);
-        let (status, body) = reload(&gw).await;
+        let (status, body) = gw.reload().await;
         assert_eq!(status, 200, "{body}");
     }
     stop.store(true, Ordering::Relaxed);

@@ -225,6 +225,57 @@ impl Gateway {
             .collect()
     }
 
+    /// A request to the admin API with the admin token.
+    pub fn admin_request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        client()
+            .request(method, format!("{}{path}", self.admin))
+            .bearer_auth(ADMIN_TOKEN)
+    }
+
+    /// GET on the admin API, as text.
+    pub async fn admin_text(&self, path: &str) -> String {
+        self.admin_request(reqwest::Method::GET, path)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// GET on the admin API, as JSON.
+    pub async fn admin_json(&self, path: &str) -> serde_json::Value {
+        self.admin_request(reqwest::Method::GET, path)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// `POST /reload`: the status and the answer.
+    pub async fn reload(&self) -> (u16, serde_json::Value) {
+        let resp = self
+            .admin_request(reqwest::Method::POST, "/reload")
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.json().await.unwrap())
+    }
+
+    /// GET on the gateway; the body is read to its end, the status returned.
+    pub async fn get_status(&self, path: &str) -> u16 {
+        let resp = client()
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        resp.bytes().await.unwrap();
+        status
+    }
+
     pub async fn shutdown(&mut self) {
         if let Some(r) = self.running.take() {
             r.shutdown().await;

@@ -47,15 +47,7 @@ async fn a_failing_target_is_skipped_and_idempotent_requests_are_retried() {
         );
     }
     assert_eq!(a.requests().len(), 10);
-    let ready: serde_json::Value = c
-        .get(format!("{}/readyz", gw.admin))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready: serde_json::Value = gw.admin_json("/readyz").await;
     assert_eq!(
         ready["upstreams"]["main"]["down_targets"][0],
         dead_url.trim_start_matches("http://"),
@@ -116,15 +108,7 @@ async fn a_client_dribbling_its_body_does_not_take_the_target_out() {
     )
     .await;
     assert_eq!(status_of(&resp), 504, "{resp}");
-    let ready: serde_json::Value = client()
-        .get(format!("{}/readyz", gw.admin))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready: serde_json::Value = gw.admin_json("/readyz").await;
     assert_eq!(
         ready["upstreams"]["main"]["down_targets"],
         serde_json::json!([]),

@@ -8,17 +8,6 @@ use super::{
 };
 use crate::support::*;
 
-async fn admin_reload(gw: &Gateway) -> (u16, serde_json::Value) {
-    let resp = client()
-        .post(format!("{}/reload", gw.admin))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap())
-}
-
 fn version_of(gw: &Gateway) -> String {
     gw.running
         .as_ref()
@@ -64,7 +53,7 @@ async fn certificates_reload_on_admin_request_for_new_connections() {
     // A key that does not match the certificate is refused; the old pair stays.
     let b = ca2.server();
     gw.write("server.key", &b.key);
-    let (status, doc) = admin_reload(&gw).await;
+    let (status, doc) = gw.reload().await;
     assert_eq!(status, 422, "{doc}");
     assert_eq!(doc["result"], "rejected");
     assert!(doc.to_string().contains("listeners[0].tls"), "{doc}");
@@ -77,7 +66,7 @@ async fn certificates_reload_on_admin_request_for_new_connections() {
     );
 
     gw.write("server.pem", &b.cert);
-    let (status, doc) = admin_reload(&gw).await;
+    let (status, doc) = gw.reload().await;
     assert_eq!(status, 200, "{doc}");
     assert_eq!(doc["result"], "loaded", "{doc}");
     let resp = get_items(tls_client(&ca2.pem()), &gw).await.unwrap();
