@@ -86,8 +86,9 @@ pub fn path<'a>(raw: &'a str, opts: &NormalizeOptions) -> Result<Cow<'a, str>, R
         return Err(Reject::Malformed("backslash in path"));
     }
     let b = raw.as_bytes();
-    let needs_work =
-        b.contains(&b'%') || raw.contains("/.") || (opts.merge_slashes && raw.contains("//"));
+    let needs_work = b.iter().any(|&c| c == b'%' || !c.is_ascii_graphic())
+        || raw.contains("/.")
+        || (opts.merge_slashes && raw.contains("//"));
     if !needs_work {
         return Ok(Cow::Borrowed(raw));
     }
@@ -129,7 +130,13 @@ fn decode_segment(seg: &str, opts: &NormalizeOptions) -> Result<String, Reject> 
     let mut i = 0;
     while i < b.len() {
         if b[i] != b'%' {
-            out.push(b[i] as char);
+            if b[i].is_ascii_graphic() {
+                out.push(b[i] as char);
+            } else {
+                // Raw non-ASCII or control bytes are not valid in a URI path: their
+                // canonical form is percent-encoded, byte by byte.
+                push_escaped(&mut out, b[i]);
+            }
             i += 1;
             continue;
         }
@@ -145,11 +152,7 @@ fn decode_segment(seg: &str, opts: &NormalizeOptions) -> Result<String, Reject> 
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
                 out.push(byte as char)
             }
-            _ => {
-                out.push('%');
-                out.push(HEX[(byte >> 4) as usize] as char);
-                out.push(HEX[(byte & 15) as usize] as char);
-            }
+            _ => push_escaped(&mut out, byte),
         }
         i += 3;
     }
@@ -157,6 +160,12 @@ fn decode_segment(seg: &str, opts: &NormalizeOptions) -> Result<String, Reject> 
 }
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+fn push_escaped(out: &mut String, byte: u8) {
+    out.push('%');
+    out.push(HEX[(byte >> 4) as usize] as char);
+    out.push(HEX[(byte & 15) as usize] as char);
+}
 
 fn hex(c: &u8) -> Option<u8> {
     match c {
@@ -206,6 +215,23 @@ mod tests {
             path("/a%2fb", &lax).map(Cow::into_owned),
             Ok("/a%2Fb".into())
         );
+    }
+
+    /// Found by the `normalize_path` fuzz target: raw UTF-8 was re-read byte by byte
+    /// as Latin-1, so the path changed on every pass (and reached upstreams mangled).
+    #[test]
+    fn raw_non_ascii_bytes_are_percent_encoded_once() {
+        assert_eq!(n("/caf\u{e9}"), Ok("/caf%C3%A9".into()));
+        assert_eq!(n("/caf%C3%A9"), Ok("/caf%C3%A9".into()));
+        let lax = NormalizeOptions {
+            merge_slashes: false,
+            reject_encoded_slash: false,
+            reject_backslash: false,
+        };
+        let odd = "//.\n/\u{5d8}/\u{15}*\\  .";
+        let once = path(odd, &lax).map(Cow::into_owned).expect("accepted");
+        assert!(once.is_ascii(), "{once}");
+        assert_eq!(path(&once, &lax).map(Cow::into_owned), Ok(once.clone()));
     }
 
     #[test]

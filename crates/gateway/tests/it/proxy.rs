@@ -390,3 +390,41 @@ async fn a_full_audit_queue_drops_and_counts_instead_of_blocking() {
         "a queue of one overflowed under {n} concurrent requests"
     );
 }
+
+#[tokio::test]
+async fn security_headers_are_configurable_and_never_override_the_upstream() {
+    let up = upstream().await;
+    let extra = "security_headers:\n  json_csp: \"default-src 'self'\"\n  custom: { Permissions-Policy: \"camera=()\" }";
+    let gw = gateway_with(&config(&up.url(), extra), &[]).await;
+    let resp = client()
+        .get(format!("{}/items", gw.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.headers()["content-security-policy"],
+        "default-src 'self'"
+    );
+    assert_eq!(resp.headers()["permissions-policy"], "camera=()");
+    assert_eq!(resp.headers()["x-frame-options"], "DENY");
+    assert!(
+        resp.headers().get("strict-transport-security").is_none(),
+        "HSTS only on TLS"
+    );
+    let off = gateway_with(
+        &config(&up.url(), "security_headers:\n  enabled: false"),
+        &[],
+    )
+    .await;
+    let resp = client()
+        .get(format!("{}/items", off.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers().get("x-content-type-options").is_none());
+    assert_eq!(
+        resp.headers()["server"],
+        "portcullis",
+        "versions are hidden either way"
+    );
+}

@@ -124,3 +124,27 @@ async fn a_client_dribbling_its_body_does_not_take_the_target_out() {
         200
     );
 }
+
+#[tokio::test]
+async fn upstreams_can_be_spoken_to_in_http2_and_keep_the_client_host_when_asked() {
+    let up = upstream().await;
+    let text = config(&up.url(), "").replace(
+        "timeout: 2s",
+        "timeout: 2s\n    http2: true\n    preserve_host: true",
+    );
+    let gw = gateway_with(&text, &[]).await;
+    let resp = client()
+        .get(format!("{}/items", gw.url))
+        .header("host", "api.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let seen = up.last();
+    assert_eq!(
+        seen.version,
+        http::Version::HTTP_2,
+        "prior-knowledge h2c to the upstream"
+    );
+    assert_eq!(seen.headers["host"], "api.example");
+}
