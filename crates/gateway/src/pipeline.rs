@@ -66,28 +66,7 @@ pub async fn handle(gw: &Gateway, conn: &Connection, req: Request<Incoming>) -> 
 
     let mut resp = match run(&rt, conn, trusted_peer, &mut ex, req).await {
         Ok(resp) => resp,
-        Err(reject) => {
-            match &reject {
-                Reject::UpstreamUnavailable { upstream, .. }
-                | Reject::UpstreamTimeout { upstream } => {
-                    gw.metrics.upstream_error(upstream, reject.kind());
-                }
-                Reject::UpstreamError { .. } => {
-                    if let Some(op) = &ex.operation {
-                        gw.metrics
-                            .upstream_error(&rt.apis[op.api].upstream.name, reject.kind());
-                    }
-                }
-                _ => {}
-            }
-            let mut resp = problem::response(&reject, &ex.request_id);
-            if reject.closes_connection() && version < http::Version::HTTP_2 {
-                resp.headers_mut()
-                    .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
-            }
-            ex.reject = Some(reject);
-            resp
-        }
+        Err(reject) => refuse(gw, &rt, &mut ex, reject, version),
     };
     respond::finish(
         resp.headers_mut(),
@@ -102,6 +81,36 @@ pub async fn handle(gw: &Gateway, conn: &Connection, req: Request<Incoming>) -> 
     };
     let status = resp.status().as_u16();
     resp.map(|b| Recorded::new(b, ex, status, api, metrics, gw.audit.clone()))
+}
+
+/// The error boundary: a rejection becomes its problem document, its metric and
+/// (through `ex`) its audit reason.
+fn refuse(
+    gw: &Gateway,
+    rt: &Runtime,
+    ex: &mut Exchange,
+    reject: Reject,
+    version: http::Version,
+) -> Response<body::Body> {
+    match &reject {
+        Reject::UpstreamUnavailable { upstream, .. } | Reject::UpstreamTimeout { upstream } => {
+            gw.metrics.upstream_error(upstream, reject.kind());
+        }
+        Reject::UpstreamError { .. } => {
+            if let Some(op) = &ex.operation {
+                gw.metrics
+                    .upstream_error(&rt.apis[op.api].upstream.name, reject.kind());
+            }
+        }
+        _ => {}
+    }
+    let mut resp = problem::response(&reject, &ex.request_id);
+    if reject.closes_connection() && version < http::Version::HTTP_2 {
+        resp.headers_mut()
+            .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
+    }
+    ex.reject = Some(reject);
+    resp
 }
 
 async fn run(
