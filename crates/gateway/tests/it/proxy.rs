@@ -6,11 +6,7 @@ use crate::support::*;
 async fn documented_operations_are_forwarded_with_their_canonical_path() {
     let up = upstream().await;
     let gw = gateway(&up).await;
-    let resp = client()
-        .get(format!("{}/items/%61b?x=1&y=%2F", gw.url))
-        .send()
-        .await
-        .unwrap();
+    let resp = gw.get("/items/%61b?x=1&y=%2F").await;
     assert_eq!(resp.status(), 200);
     let seen = up.last();
     assert_eq!(
@@ -25,12 +21,7 @@ async fn undocumented_paths_are_404_and_methods_405_with_allow() {
     let up = upstream().await;
     let gw = gateway(&up).await;
     let c = client();
-    assert_problem(
-        c.get(format!("{}/debug/env", gw.url)).send().await.unwrap(),
-        404,
-        "not-found",
-    )
-    .await;
+    assert_problem(gw.get("/debug/env").await, 404, "not-found").await;
     let resp = c.delete(format!("{}/items", gw.url)).send().await.unwrap();
     assert_eq!(resp.headers()["allow"], "GET, POST");
     assert_problem(resp, 405, "method-not-allowed").await;
@@ -139,20 +130,12 @@ async fn trusted_proxies_keep_their_forwarding_headers_and_request_id() {
 async fn upstream_5xx_bodies_are_replaced_and_hashed_into_the_audit_log() {
     let up = upstream().await;
     let mut gw = gateway(&up).await;
-    let resp = client()
-        .get(format!("{}/status/500", gw.url))
-        .send()
-        .await
-        .unwrap();
+    let resp = gw.get("/status/500").await;
     assert!(resp.headers().get("x-powered-by").is_none());
     let doc = assert_problem(resp, 500, "upstream-error").await;
     assert!(!doc.to_string().contains("S3cr3t") && !doc.to_string().contains("java"));
     // 4xx pass through untouched.
-    let resp = client()
-        .get(format!("{}/status/404", gw.url))
-        .send()
-        .await
-        .unwrap();
+    let resp = gw.get("/status/404").await;
     assert_eq!(resp.status(), 404);
     assert!(resp.text().await.unwrap().contains("NullPointer"));
     gw.shutdown().await;
@@ -175,11 +158,7 @@ async fn upstream_errors_can_be_passed_through_when_configured() {
         "upstream: main\n    replace_upstream_errors: false\n",
     );
     let gw = gateway_with(&text, &[]).await;
-    let resp = client()
-        .get(format!("{}/status/503", gw.url))
-        .send()
-        .await
-        .unwrap();
+    let resp = gw.get("/status/503").await;
     assert_eq!(resp.status(), 503);
     assert!(resp.text().await.unwrap().contains("NullPointer"));
 }
@@ -213,11 +192,7 @@ async fn bodies_stream_both_ways() {
     let json: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(json["body_len"], 256 * 1024);
     let started = std::time::Instant::now();
-    let mut resp = client()
-        .get(format!("{}/stream/10", gw.url))
-        .send()
-        .await
-        .unwrap();
+    let mut resp = gw.get("/stream/10").await;
     let first = resp.chunk().await.unwrap().expect("a first chunk");
     let first_at = started.elapsed();
     let mut total = first.len();
@@ -285,11 +260,7 @@ apis:
         .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(up.last().uri, "/backend/anything/here?q=1");
-    let resp = client()
-        .get(format!("{}/other", gw.url))
-        .send()
-        .await
-        .unwrap();
+    let resp = gw.get("/other").await;
     assert_problem(resp, 404, "not-found").await;
 }
 
@@ -396,11 +367,7 @@ async fn security_headers_are_configurable_and_never_override_the_upstream() {
     let up = upstream().await;
     let extra = "security_headers:\n  json_csp: \"default-src 'self'\"\n  custom: { Permissions-Policy: \"camera=()\" }";
     let gw = gateway_with(&config(&up.url(), extra), &[]).await;
-    let resp = client()
-        .get(format!("{}/items", gw.url))
-        .send()
-        .await
-        .unwrap();
+    let resp = gw.get("/items").await;
     assert_eq!(
         resp.headers()["content-security-policy"],
         "default-src 'self'"

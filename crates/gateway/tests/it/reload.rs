@@ -12,7 +12,6 @@ const SPEC_V2: &str = "openapi: 3.1.0\ninfo: { title: v2, version: '2' }\npaths:
 async fn admin_reload_swaps_the_spec_and_a_bad_config_keeps_the_old_one() {
     let up = upstream().await;
     let mut gw = gateway(&up).await;
-    let c = client();
     assert_eq!(
         gw.reload().await,
         (200, serde_json::json!({ "result": "unchanged" }))
@@ -25,34 +24,13 @@ async fn admin_reload_swaps_the_spec_and_a_bad_config_keeps_the_old_one() {
         body["errors"][0].as_str().unwrap().contains("spec.yaml"),
         "{body}"
     );
-    assert_eq!(
-        c.get(format!("{}/items", gw.url))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(gw.get_status("/items").await, 200);
     // A valid new spec: the new routes replace the old ones.
     gw.write("spec.yaml", SPEC_V2);
     let (status, body) = gw.reload().await;
     assert_eq!((status, body["result"].as_str()), (200, Some("loaded")));
-    assert_eq!(
-        c.get(format!("{}/v2/things", gw.url))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    assert_eq!(
-        c.get(format!("{}/items", gw.url))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(gw.get_status("/v2/things").await, 200);
+    assert_eq!(gw.get_status("/items").await, 404);
     let metrics = gw.admin_text("/metrics").await;
     assert!(
         metrics.contains(r#"portcullis_config_reloads_total{result="failure"} 1"#),

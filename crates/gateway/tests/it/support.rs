@@ -264,6 +264,15 @@ impl Gateway {
         (resp.status().as_u16(), resp.json().await.unwrap())
     }
 
+    /// GET on the gateway.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        client()
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// GET on the gateway; the body is read to its end, the status returned.
     pub async fn get_status(&self, path: &str) -> u16 {
         let resp = client()

@@ -12,16 +12,8 @@ fn two_targets(a: &str, b: &str, extra: &str) -> String {
 async fn requests_are_spread_round_robin() {
     let (a, b) = (upstream().await, upstream().await);
     let gw = gateway_with(&two_targets(&a.url(), &b.url(), ""), &[]).await;
-    let c = client();
     for _ in 0..10 {
-        assert_eq!(
-            c.get(format!("{}/items", gw.url))
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            200
-        );
+        assert_eq!(gw.get_status("/items").await, 200);
     }
     assert_eq!((a.requests().len(), b.requests().len()), (5, 5));
 }
@@ -34,17 +26,9 @@ async fn a_failing_target_is_skipped_and_idempotent_requests_are_retried() {
     let dead_url = format!("http://{}", dead.local_addr().unwrap());
     drop(dead);
     let gw = gateway_with(&two_targets(&a.url(), &dead_url, ""), &[]).await;
-    let c = client();
     for _ in 0..10 {
         // Every GET succeeds: a refused connection is retried on the other target.
-        assert_eq!(
-            c.get(format!("{}/items", gw.url))
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            200
-        );
+        assert_eq!(gw.get_status("/items").await, 200);
     }
     assert_eq!(a.requests().len(), 10);
     let ready: serde_json::Value = gw.admin_json("/readyz").await;
@@ -76,11 +60,7 @@ async fn slow_upstreams_time_out_with_504_and_non_idempotent_calls_are_not_repea
     let text = config(&up.url(), "").replace("timeout: 2s", "timeout: 300ms\n    retries: 2");
     let gw = gateway_with(&text, &[]).await;
     let started = std::time::Instant::now();
-    let resp = client()
-        .get(format!("{}/slow/2000", gw.url))
-        .send()
-        .await
-        .unwrap();
+    let resp = gw.get("/slow/2000").await;
     assert_problem(resp, 504, "upstream-timeout").await;
     // GET is idempotent: tried 1 + 2 times, each cut at 300 ms.
     assert_eq!(up.requests().len(), 3);
@@ -114,15 +94,7 @@ async fn a_client_dribbling_its_body_does_not_take_the_target_out() {
         serde_json::json!([]),
         "{ready}"
     );
-    assert_eq!(
-        client()
-            .get(format!("{}/items", gw.url))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(gw.get_status("/items").await, 200);
 }
 
 #[tokio::test]

@@ -133,11 +133,7 @@ async fn h2c_prior_knowledge_works_on_cleartext_listeners() {
     let before = up.requests().len();
     assert!(h2c().get(format!("{}/items", gw.url)).send().await.is_err());
     assert_eq!(up.requests().len(), before);
-    let resp = client()
-        .get(format!("{}/items", gw.url))
-        .send()
-        .await
-        .unwrap();
+    let resp = gw.get("/items").await;
     assert_eq!(resp.version(), Version::HTTP_11);
     assert_eq!(resp.status(), 200);
 }

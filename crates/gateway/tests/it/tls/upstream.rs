@@ -108,11 +108,7 @@ async fn https_upstreams_are_verified_against_their_ca_bundle() {
     let tls_up = tls_upstream(&up_ca.server()).await;
     let text = https_upstream_config(&tls_up.url());
     let gw = gateway_with(&text, &[("upstream-ca.pem", &up_ca.pem())]).await;
-    let resp = client()
-        .get(format!("{}/items/1", gw.url))
-        .send()
-        .await
-        .unwrap();
+    let resp = gw.get("/items/1").await;
     assert_eq!(resp.status(), 200);
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["tls"], true);
@@ -130,11 +126,7 @@ async fn https_upstreams_with_an_untrusted_certificate_are_unavailable() {
     let tls_up = tls_upstream(&up_ca.server()).await;
     let text = https_upstream_config(&tls_up.url());
     let gw = gateway_with(&text, &[("upstream-ca.pem", &wrong.pem())]).await;
-    let resp = client()
-        .get(format!("{}/items/1", gw.url))
-        .send()
-        .await
-        .unwrap();
+    let resp = gw.get("/items/1").await;
     let doc = assert_problem(resp, 502, "upstream-unavailable").await;
     assert!(
         !doc.to_string().contains("certificate"),
@@ -144,11 +136,7 @@ async fn https_upstreams_with_an_untrusted_certificate_are_unavailable() {
 
     // Without a bundle the Mozilla roots apply, which do not include a private CA.
     let gw = gateway_with(&config(&tls_up.url(), ""), &[]).await;
-    let resp = client()
-        .get(format!("{}/items/1", gw.url))
-        .send()
-        .await
-        .unwrap();
+    let resp = gw.get("/items/1").await;
     assert_problem(resp, 502, "upstream-unavailable").await;
     assert!(tls_up.seen().is_empty());
 }
