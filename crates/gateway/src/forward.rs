@@ -261,31 +261,26 @@ fn is_idempotent(m: &Method) -> bool {
     )
 }
 
+/// Whether the request failed because the client's body exceeded the limit.
 fn body_too_large(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        if err.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        cur = err.source();
-    }
-    false
+    any_source(e, |err| err.is::<http_body_util::LengthLimitError>())
 }
 
 /// Whether reading the client's request body failed while it was being sent. On the
 /// client side, the only hyper user error that carries a cause is the body's.
 fn client_body_failed(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        if let Some(h) = err.downcast_ref::<hyper::Error>()
-            && h.is_user()
-            && std::error::Error::source(h).is_some()
-        {
-            return true;
-        }
-        cur = err.source();
-    }
-    false
+    any_source(e, |err| {
+        err.downcast_ref::<hyper::Error>()
+            .is_some_and(|h| h.is_user() && std::error::Error::source(h).is_some())
+    })
+}
+
+/// Whether `e` or any error in its source chain satisfies `pred`.
+fn any_source(
+    e: &(dyn std::error::Error + 'static),
+    pred: impl Fn(&(dyn std::error::Error + 'static)) -> bool,
+) -> bool {
+    std::iter::successors(Some(e), |err| err.source()).any(pred)
 }
 
 /// A short, secret-free cause for the audit log.

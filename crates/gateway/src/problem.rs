@@ -4,7 +4,7 @@
 //! generic `title`/`detail` of its kind, a stable `type` URI and the request id.
 
 use bytes::Bytes;
-use http::{HeaderValue, Response, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 
 use crate::body::{self, Body};
 
@@ -202,10 +202,44 @@ pub fn document(reject: &Reject, request_id: &str) -> String {
 
 /// The full problem response.
 pub fn response(reject: &Reject, request_id: &str) -> Response<Body> {
-    let text = document(reject, request_id);
-    let mut resp = Response::new(body::full(Bytes::from(text)));
+    let mut resp = Response::new(body::full(Bytes::from(document(reject, request_id))));
     *resp.status_mut() = reject.status();
-    let h = resp.headers_mut();
+    *resp.headers_mut() = headers(reject);
+    resp
+}
+
+/// A problem written straight to a socket, before hyper owns the connection
+/// (slow or oversized request heads, connection limit); same headers as `response`.
+pub fn raw_http1(reject: &Reject, request_id: &str) -> Vec<u8> {
+    let text = document(reject, request_id);
+    let status = reject.status();
+    let mut out = format!(
+        "HTTP/1.1 {} {}\r\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    )
+    .into_bytes();
+    for (name, value) in &headers(reject) {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(
+        format!(
+            "content-length: {}\r\nconnection: close\r\nserver: portcullis\r\n\r\n",
+            text.len()
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(text.as_bytes());
+    out
+}
+
+/// The headers of a problem: its media type, no caching, and what its kind needs
+/// (`Allow`, `WWW-Authenticate`, `Retry-After`).
+fn headers(reject: &Reject) -> HeaderMap {
+    let mut h = HeaderMap::with_capacity(4);
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/problem+json"),
@@ -225,27 +259,7 @@ pub fn response(reject: &Reject, request_id: &str) -> Response<Body> {
         }
         _ => {}
     }
-    resp
-}
-
-/// A problem written straight to a socket, before hyper owns the connection
-/// (slow or oversized request heads, connection limit).
-pub fn raw_http1(reject: &Reject, request_id: &str) -> Vec<u8> {
-    let text = document(reject, request_id);
-    let status = reject.status();
-    // As in `response`: an overloaded gateway says when to come back.
-    let retry_after = match reject {
-        Reject::Overloaded => "retry-after: 1\r\n",
-        _ => "",
-    };
-    format!(
-        "HTTP/1.1 {} {}\r\ncontent-type: application/problem+json\r\ncache-control: no-store\r\n\
-         {retry_after}content-length: {}\r\nconnection: close\r\nserver: portcullis\r\n\r\n{text}",
-        status.as_u16(),
-        status.canonical_reason().unwrap_or(""),
-        text.len()
-    )
-    .into_bytes()
+    h
 }
 
 #[cfg(test)]
@@ -283,5 +297,25 @@ mod tests {
             resp.headers()[header::CONTENT_TYPE],
             "application/problem+json"
         );
+    }
+
+    #[test]
+    fn raw_answers_carry_the_same_headers_as_responses() {
+        let raw = String::from_utf8(raw_http1(&Reject::Overloaded, "r")).expect("utf8");
+        assert!(
+            raw.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
+            "{raw}"
+        );
+        for line in [
+            "content-type: application/problem+json",
+            "cache-control: no-store",
+            "retry-after: 1",
+            "connection: close",
+        ] {
+            assert!(raw.contains(&format!("{line}\r\n")), "{line} in {raw}");
+        }
+        let (head, body) = raw.split_once("\r\n\r\n").expect("head and body");
+        assert!(head.contains(&format!("content-length: {}", body.len())));
+        assert_eq!(body, document(&Reject::Overloaded, "r"));
     }
 }
