@@ -167,6 +167,13 @@ fn chain(e: &reqwest::Error) -> String {
 }
 
 /// The client refused the server's certificate (its issuer is not trusted).
+/// New connections see the server certificate that `trusted` signed, not `untrusted`'s.
+async fn assert_presents(gw: &Gateway, trusted: &Ca, untrusted: &Ca) {
+    let resp = get_items(tls_client(&trusted.pem()), gw).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_untrusted_server(get_items(tls_client(&untrusted.pem()), gw).await);
+}
+
 fn assert_untrusted_server(r: reqwest::Result<reqwest::Response>) {
     let e = r.expect_err("the server certificate must not verify");
     assert!(e.is_connect(), "{}", chain(&e));
