@@ -30,8 +30,11 @@ PROFILE="${PROFILE:-0}"
 KEEP_LOGS="${KEEP_LOGS:-0}"
 SKIP_BUILD="${SKIP_BUILD:-0}"
 REQ_PATH="/items/42"
+# The same item behind an operation that requires a bearer JWT (ES256): the gateway
+# verifies the token on every request (through its verified-token cache).
+JWT_PATH="/secure/items/42"
 EXPECTED_BODY='{"id":42,"name":"widget"}'
-TARGETS=(upstream nginx portcullis)
+TARGETS=(upstream nginx portcullis portcullis-jwt)
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -227,11 +230,23 @@ audit:
 upstreams:
   bench:
     targets: [http://127.0.0.1:$UP_PORT]
+identity_providers:
+  bench-idp:
+    jwt:
+      issuer: https://idp.bench.local
+      audiences: [bench]
+      algorithms: [ES256]
+      jwks_file: idp-jwks.json
 apis:
   - name: bench
     spec: openapi.yaml
     upstream: bench
+    security: { bearer: bench-idp }
 EOF
+"$PORTCULLIS" token keygen --out "$OUT/portcullis/idp-key.pem" --alg ES256 >"$OUT/portcullis/idp-jwks.json" \
+    || die "portcullis token keygen failed"
+JWT="$("$PORTCULLIS" token mint --key "$OUT/portcullis/idp-key.pem" --iss https://idp.bench.local \
+    --aud bench --sub bench-user --scope "items:read" --ttl 2h)" || die "portcullis token mint failed"
 
 "$PORTCULLIS" check -c "$OUT/portcullis/portcullis.yaml" >&2 || die "portcullis check failed"
 
@@ -259,13 +274,24 @@ declare -A URL=(
     [upstream]="http://127.0.0.1:$UP_PORT$REQ_PATH"
     [nginx]="http://127.0.0.1:$NGX_PORT$REQ_PATH"
     [portcullis]="http://127.0.0.1:$PC_PORT$REQ_PATH"
+    [portcullis-jwt]="http://127.0.0.1:$PC_PORT$JWT_PATH"
 )
+# Extra request header per target (wrk -H / curl -H).
+declare -A HDR=(
+    [upstream]="X-Bench: 1"
+    [nginx]="X-Bench: 1"
+    [portcullis]="X-Bench: 1"
+    [portcullis-jwt]="Authorization: Bearer $JWT"
+)
+# Without the token the JWT target must refuse: the row measures verification.
+code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "${URL[portcullis-jwt]}")"
+[ "$code" = 401 ] || die "portcullis-jwt: expected 401 without a token, got $code"
 
 # ---------------------------------------------------------------------------
 # Correctness before measuring: 200 and the upstream's JSON through every target.
 # ---------------------------------------------------------------------------
 for t in "${TARGETS[@]}"; do
-    body="$(curl -s -D "$OUT/check-$t.headers" -o - -w '\n%{http_code}' --max-time 5 "${URL[$t]}")" \
+    body="$(curl -s -H "${HDR[$t]}" -D "$OUT/check-$t.headers" -o - -w '\n%{http_code}' --max-time 5 "${URL[$t]}")" \
         || die "$t: request failed"
     code="${body##*$'\n'}"
     body="${body%$'\n'*}"
@@ -303,8 +329,8 @@ for run in $(seq 1 "$RUNS"); do
         i=$((i + 1))
         f="$OUT/wrk-$t-run$run.txt"
         log "[$i/$TOTAL_MEAS] $t run $run: warm-up $WARMUP, then $WRK_CMD"
-        "${PIN_LOAD[@]}" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" "${URL[$t]}" >"$OUT/wrk-$t-run$run.warmup.txt" 2>&1
-        "${PIN_LOAD[@]}" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "${URL[$t]}" >"$f" 2>&1
+        "${PIN_LOAD[@]}" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" -H "${HDR[$t]}" "${URL[$t]}" >"$OUT/wrk-$t-run$run.warmup.txt" 2>&1
+        "${PIN_LOAD[@]}" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -H "${HDR[$t]}" "${URL[$t]}" >"$f" 2>&1
         rps="$(awk '/^Requests\/sec:/ { print $2 }' "$f")"
         p50="$(awk '$1 == "50%" { print $2 }' "$f")"
         p99="$(awk '$1 == "99%" { print $2 }' "$f")"
@@ -378,6 +404,10 @@ RATIO_RPS="$(awk -v a="${M_RPS[portcullis]}" -v b="${M_RPS[nginx]}" 'BEGIN { pri
 RATIO_P99="$(awk -v a="${M_P99[portcullis]}" -v b="${M_P99[nginx]}" 'BEGIN { printf "%.3f", a / b }')"
 OK_RPS="$(awk -v r="$RATIO_RPS" 'BEGIN { print (r >= 1.0) ? "PASS" : "FAIL" }')"
 OK_P99="$(awk -v r="$RATIO_P99" 'BEGIN { print (r <= 1.2) ? "PASS" : "FAIL" }')"
+# The cost of JWT authentication: the JWT row against the passthrough row, same process.
+RATIO_JWT="$(awk -v a="${M_RPS[portcullis-jwt]}" -v b="${M_RPS[portcullis]}" 'BEGIN { printf "%.3f", a / b }')"
+JWT_COST="$(awk -v r="$RATIO_JWT" 'BEGIN { printf "%.1f", (1 - r) * 100 }')"
+OK_JWT="$(awk -v r="$RATIO_JWT" 'BEGIN { print (r >= 0.95) ? "PASS" : "FAIL" }')"
 VERDICT=PASS
 [ "$OK_RPS" = PASS ] && [ "$OK_P99" = PASS ] || VERDICT=FAIL
 [ "$ERRORS_SEEN" = 0 ] || VERDICT="$VERDICT (with wrk errors, see below)"
@@ -415,7 +445,8 @@ RESULTS="$ROOT/bench/RESULTS.md"
         case $t in
             upstream) name="upstream (direct, no proxy)" ;;
             nginx) name="nginx reverse proxy" ;;
-            portcullis) name="Portcullis" ;;
+            portcullis) name="Portcullis (passthrough)" ;;
+            portcullis-jwt) name="Portcullis, ES256 JWT verified per request" ;;
         esac
         echo "| $name | $(fmt "${M_RPS[$t]}" 0) | $(fmt "${M_P50[$t]}" 3) | $(fmt "${M_P99[$t]}" 3) |"
     done
@@ -425,6 +456,10 @@ RESULTS="$ROOT/bench/RESULTS.md"
     echo "| throughput (req/s) | $RATIO_RPS | ≥ 1.0 | $OK_RPS |"
     echo "| p99 latency | $RATIO_P99 | ≤ 1.2 | $OK_P99 |"
     echo
+    echo "| ratio Portcullis JWT / Portcullis passthrough | value | target | |"
+    echo "|---|---:|---:|---|"
+    echo "| throughput (req/s) | $RATIO_JWT (cost $JWT_COST%) | ≥ 0.95 (cost ≤ 5%) | $OK_JWT |"
+    echo
     echo "**Result: $VERDICT** against the targets (throughput ratio ≥ 1.0 and p99 ratio ≤ 1.2)."
     echo
     echo "Per-run values (req/s; p50 ms; p99 ms):"
@@ -433,7 +468,7 @@ RESULTS="$ROOT/bench/RESULTS.md"
         echo "- $t: $(joined "${RPS[$t]}"); $(joined "${P50[$t]}"); $(joined "${P99[$t]}")"
     done
     echo
-    echo "Correctness: every target answered \`GET $REQ_PATH\` with 200 and \`$EXPECTED_BODY\` before measuring;"
+    echo "Correctness: every target answered \`GET $REQ_PATH\` (the JWT target \`GET $JWT_PATH\` with \`Authorization: Bearer <ES256 JWT>\`; 401 without it) with 200 and \`$EXPECTED_BODY\` before measuring;"
     echo "after measuring the Portcullis audit log had $AUDIT_LINES lines (nginx access log: $ACCESS_LINES lines)."
     if [ "$ERRORS_SEEN" = 0 ]; then
         echo "wrk reported no non-2xx responses and no socket errors."

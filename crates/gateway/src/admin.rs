@@ -1,7 +1,10 @@
-//! The admin API, on its own loopback listener: health, readiness, metrics, config, reload.
+//! The admin API, on its own loopback listener: health, readiness, metrics, config,
+//! reload, revocations, and the public keys of the identity tokens sent upstream.
 //!
-//! Every endpoint but `/healthz` requires the configured bearer token; with no token
-//! configured they refuse (there is no default credential).
+//! Every endpoint but `/healthz` and `/.well-known/jwks.json` requires the configured
+//! bearer token; with no token configured they refuse (there is no default credential).
+
+mod revocations;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,9 +47,13 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/metrics", get(metrics))
         .route("/config", get(config))
         .route("/reload", post(reload))
+        .route("/revocations", get(revocations::list))
+        .route("/revocations/tokens", post(revocations::token))
+        .route("/revocations/subjects", post(revocations::subject))
         .layer(middleware::from_fn_with_state(gw.clone(), authorize));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/.well-known/jwks.json", get(jwks))
         .merge(protected)
         .with_state(gw)
 }
@@ -115,6 +122,18 @@ fn bearer_matches(headers: &HeaderMap, token: &[u8]) -> bool {
         == 0
 }
 
+/// The public keys that verify `X-Portcullis-Identity` tokens (public by nature).
+async fn jwks(State(gw): State<Arc<Gateway>>) -> impl IntoResponse {
+    let keys = match &gw.runtime().identity_key {
+        Some(signer) => signer.key.jwks(),
+        None => json!({ "keys": [] }),
+    };
+    (
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        axum::Json(keys),
+    )
+}
+
 async fn readyz(State(gw): State<Arc<Gateway>>) -> impl IntoResponse {
     let rt = gw.runtime();
     let upstreams: serde_json::Map<_, _> = rt
@@ -127,8 +146,31 @@ async fn readyz(State(gw): State<Arc<Gateway>>) -> impl IntoResponse {
             )
         })
         .collect();
-    axum::Json(
-        json!({ "ready": true, "config_version": rt.config.version, "upstreams": upstreams }),
+    // A JWT issuer whose keys were never obtained answers 503 to every token:
+    // not ready until it has them.
+    let mut providers = serde_json::Map::new();
+    for bound in rt.apis.iter().flat_map(|a| a.schemes.iter().flatten()) {
+        if let crate::authn::Provider::Jwt(p) = &*bound.provider {
+            providers.insert(
+                bound.provider_name.to_string(),
+                json!({ "kind": "jwt", "keys": p.has_keys() }),
+            );
+        }
+    }
+    let ready = providers.values().all(|p| p["keys"] != false);
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        axum::Json(json!({
+            "ready": ready,
+            "config_version": rt.config.version,
+            "upstreams": upstreams,
+            "identity_providers": providers,
+        })),
     )
 }
 

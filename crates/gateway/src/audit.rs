@@ -84,6 +84,26 @@ pub struct RequestEvent {
     pub bytes_in: u64,
     /// Response body bytes sent.
     pub bytes_out: u64,
+    /// Who, when authenticated (failures are in `reason`: scheme and cause).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthRecord>,
+}
+
+/// The verified identity of a request, as the audit log keeps it: never the
+/// credential, only what names it.
+#[derive(Debug, Serialize)]
+pub struct AuthRecord {
+    /// `jwt`, `introspection`, `api_key`, `mtls` or `signature`.
+    pub method: &'static str,
+    /// The subject.
+    pub subject: Arc<str>,
+    /// The issuer or provider.
+    pub issuer: Arc<str>,
+    /// The token id (`jti`) or key id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential_id: Option<Arc<str>>,
+    /// MFA attested.
+    pub mfa: bool,
 }
 
 fn rfc3339<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {

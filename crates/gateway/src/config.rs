@@ -5,6 +5,7 @@
 //! result is what `Runtime::build` compiles; `portcullis check` stops after this step.
 
 mod build;
+pub(crate) use build::Checker;
 mod error;
 mod raw;
 mod secret;
@@ -51,8 +52,38 @@ pub struct Config {
     pub audit: AuditConfig,
     /// Named upstream groups.
     pub upstreams: BTreeMap<String, UpstreamConfig>,
+    /// Named identity providers (JWT issuers, introspection, API keys, mTLS, signatures).
+    pub identity_providers: BTreeMap<String, crate::authn::ProviderConfig>,
+    /// The gateway's own signing key for identity tokens sent upstream.
+    pub identity_token: IdentityTokenConfig,
     /// The APIs, in config order.
     pub apis: Vec<ApiConfig>,
+    /// Allowed but probably wrong; `portcullis check` prints them, `run` logs them.
+    pub warnings: Vec<ConfigError>,
+}
+
+/// The identity token the gateway signs for upstreams (`identity_token`).
+#[derive(Debug, Clone)]
+pub struct IdentityTokenConfig {
+    /// PKCS#8 PEM of the signing key; `None`: a key generated at start (one
+    /// instance only: several instances must share a configured key).
+    pub signing_key: Option<Secret>,
+    /// `iss` of the tokens (default `portcullis`).
+    pub issuer: String,
+    /// Lifetime of each token (default 60s).
+    pub lifetime: Duration,
+}
+
+/// How an API's upstream learns who the caller is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdentityOptions {
+    /// Plain `X-Portcullis-*` headers (default true).
+    pub headers: bool,
+    /// A short-lived JWT signed by the gateway in `X-Portcullis-Identity` (default false).
+    pub token: bool,
+    /// Forward the verified bearer token or API key as received (default false:
+    /// removed, so services cannot leak or replay what they never see).
+    pub forward_credentials: bool,
 }
 
 /// One listening socket.
@@ -225,6 +256,13 @@ pub struct ApiConfig {
     pub mode: Mode,
     /// Replace upstream 5xx bodies with a generic problem (default true).
     pub replace_upstream_errors: bool,
+    /// Spec security scheme name → identity provider name.
+    pub security: BTreeMap<String, String>,
+    /// Operations whose spec states no `security` at all are public (default
+    /// false: they are refused, since the spec never said they were public).
+    pub public_by_default: bool,
+    /// How the verified identity is passed upstream.
+    pub identity: IdentityOptions,
 }
 
 /// What identifies one version of a file: modification time, size and inode

@@ -33,6 +33,8 @@ pub struct Exchange {
     pub reject: Option<Reject>,
     /// A decision recorded but not enforced (monitor mode).
     pub monitored: Option<Reject>,
+    /// Who the request comes from, once authenticated.
+    pub principal: Option<Arc<crate::authn::Principal>>,
     /// Upstream group, status and time to response head, when forwarded.
     pub upstream: Option<(String, u16, f64)>,
     /// Request body bytes read (shared with the body wrapper).
@@ -58,6 +60,7 @@ impl Exchange {
             operation: None,
             reject: None,
             monitored: None,
+            principal: None,
             upstream: None,
             bytes_in: Arc::new(AtomicU64::new(0)),
         }

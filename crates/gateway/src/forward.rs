@@ -284,7 +284,7 @@ fn any_source(
 }
 
 /// A short, secret-free cause for the audit log.
-fn cause(e: &hyper_util::client::legacy::Error) -> String {
+pub(crate) fn cause(e: &hyper_util::client::legacy::Error) -> String {
     let mut s = e.to_string();
     let mut cur = std::error::Error::source(e);
     while let Some(err) = cur {

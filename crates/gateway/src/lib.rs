@@ -6,11 +6,13 @@
 
 pub mod admin;
 pub mod audit;
+pub mod authn;
 pub mod body;
 pub mod client;
 pub mod config;
 pub mod exchange;
 pub mod forward;
+pub mod identity;
 pub mod metrics;
 pub mod normalize;
 pub mod pipeline;
@@ -46,6 +48,8 @@ pub struct Gateway {
     pub audit: Audit,
     /// Request id source.
     pub ids: RequestIds,
+    /// Authentication state that outlives reloads (revocations, key sets, caches).
+    pub auth: Arc<authn::Shared>,
     reload_lock: std::sync::Mutex<()>,
 }
 
@@ -56,8 +60,10 @@ impl Gateway {
         config_path: &Path,
         metrics: Arc<Metrics>,
         audit: Audit,
+        auth: Arc<authn::Shared>,
     ) -> Gateway {
         Gateway {
+            auth,
             runtime: ArcSwap::from_pointee(runtime),
             config_path: config_path.to_path_buf(),
             metrics,
@@ -84,11 +90,14 @@ impl Gateway {
             if cfg.version == self.runtime.load().config.version {
                 return Ok(None);
             }
-            Runtime::build(cfg, &self.metrics).map(Some)
+            Runtime::build(cfg, &self.metrics, &self.auth).map(Some)
         });
         let (detail, outcome) = match result {
             Ok(None) => return Ok(None),
             Ok(Some(rt)) => {
+                for w in &rt.config.warnings {
+                    tracing::warn!("{w}");
+                }
                 let version = rt.config.version.clone();
                 self.runtime.store(Arc::new(rt));
                 tracing::info!(%version, trigger, "config reloaded");

@@ -28,6 +28,20 @@ struct UpstreamLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AuthLabels {
+    api: String,
+    method: String,
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProviderLabels {
+    provider: String,
+    call: String,
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResultLabels {
     result: String,
 }
@@ -40,6 +54,8 @@ pub struct Metrics {
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     upstream_errors: Family<UpstreamLabels, Counter>,
     reloads: Family<ResultLabels, Counter>,
+    auth: Family<AuthLabels, Counter>,
+    provider_calls: Family<ProviderLabels, Counter>,
     /// Open client connections.
     pub open_connections: Gauge,
     /// Audit events dropped because the queue was full.
@@ -76,6 +92,18 @@ impl Metrics {
         );
         let upstream_errors = Family::<UpstreamLabels, Counter>::default();
         let reloads = Family::<ResultLabels, Counter>::default();
+        let auth = Family::<AuthLabels, Counter>::default();
+        let provider_calls = Family::<ProviderLabels, Counter>::default();
+        registry.register(
+            "auth",
+            "Authentication outcomes by API, method and result (`success` or the failure reason)",
+            auth.clone(),
+        );
+        registry.register(
+            "identity_provider_calls",
+            "Calls to identity providers (JWKS, discovery, introspection) by result",
+            provider_calls.clone(),
+        );
         let open_connections = Gauge::default();
         let audit_dropped = Counter::default();
         registry.register(
@@ -114,6 +142,8 @@ impl Metrics {
             latency,
             upstream_errors,
             reloads,
+            auth,
+            provider_calls,
             open_connections,
             audit_dropped,
         }
@@ -150,6 +180,31 @@ impl Metrics {
             .get_or_create(&UpstreamLabels {
                 upstream: upstream.into(),
                 kind: kind.into(),
+            })
+            .inc();
+    }
+
+    /// Counts an authentication outcome: `result` is `success` or a
+    /// [`Failure`](crate::authn::Failure) name; `method` an auth method or scheme kind.
+    pub fn auth(&self, api: &str, method: &str, result: &str) {
+        self.auth
+            .get_or_create(&AuthLabels {
+                api: api.into(),
+                method: method.into(),
+                result: result.into(),
+            })
+            .inc();
+    }
+
+    /// Counts a call to an identity provider: `call` is `jwks`, `discovery` or
+    /// `introspection`; `result` is `ok` or a short error kind (`timeout`, `status`,
+    /// `transport`, `too_large`, `invalid`).
+    pub fn provider_call(&self, provider: &str, call: &str, result: &str) {
+        self.provider_calls
+            .get_or_create(&ProviderLabels {
+                provider: provider.into(),
+                call: call.into(),
+                result: result.into(),
             })
             .inc();
     }

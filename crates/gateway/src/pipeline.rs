@@ -16,11 +16,13 @@ use http_body::Body as _;
 use hyper::body::Incoming;
 
 use crate::Gateway;
+use crate::authn;
 use crate::body::{self, Counted};
 use crate::client;
 use crate::config::Mode;
 use crate::exchange::{Exchange, RequestIds};
 use crate::forward::{self, Outbound};
+use crate::identity;
 use crate::normalize;
 use crate::problem::{self, Reject};
 use crate::record::Recorded;
@@ -36,6 +38,8 @@ pub struct Connection {
     pub tls: bool,
     /// The peer as the forwarding headers state it.
     pub forwarding: client::Peer,
+    /// The client's TLS certificate (leaf), verified against the listener's client CAs.
+    pub client_cert: Option<rustls_pki_types::CertificateDer<'static>>,
 }
 
 impl Connection {
@@ -45,6 +49,7 @@ impl Connection {
             peer,
             tls,
             forwarding: client::Peer::new(peer.ip(), tls),
+            client_cert: None,
         }
     }
 }
@@ -64,7 +69,7 @@ pub async fn handle(gw: &Gateway, conn: &Connection, req: Request<Incoming>) -> 
     let mut ex = Exchange::new(request_id, client_ip, req.method().clone(), req.version());
     let version = req.version();
 
-    let mut resp = match run(&rt, conn, trusted_peer, &mut ex, req).await {
+    let mut resp = match run(gw, &rt, conn, trusted_peer, &mut ex, req).await {
         Ok(resp) => resp,
         Err(reject) => refuse(gw, &rt, &mut ex, reject, version),
     };
@@ -113,7 +118,17 @@ fn refuse(
     resp
 }
 
+/// A signed request whose body does not match its `Content-Digest`.
+fn digest_reject(failure: authn::Failure) -> Reject {
+    Reject::Unauthenticated {
+        scheme: "content-digest".into(),
+        failure,
+        challenges: Vec::new(),
+    }
+}
+
 async fn run(
+    gw: &Gateway,
     rt: &Runtime,
     conn: &Connection,
     trusted_peer: bool,
@@ -133,22 +148,97 @@ async fn run(
     let api = &rt.apis[op.api];
     ex.operation = Some(op.clone());
 
-    // authenticate: credential verification is not built yet, so an operation
-    // whose spec requires credentials fails closed (monitor mode records it).
+    // authenticate: the credentials the operation's `security` requires, verified
+    // here, before anything reads the body (monitor mode records a failure).
     ex.stage = "authenticate";
-    if op.secured {
-        match api.cfg.mode {
-            Mode::Enforce => return Err(Reject::Unauthenticated),
-            Mode::Monitor => ex.monitored = Some(Reject::Unauthenticated),
-        }
-    }
-
-    // forward: clean headers, forwarding facts, the bounded streaming body.
-    ex.stage = "forward";
     let (mut parts, incoming) = req.into_parts();
+    if conn.tls {
+        // What `@scheme` / `@target-uri` mean for a signed request.
+        parts
+            .extensions
+            .insert(authn::signature::RequestScheme::Https);
+    }
+    let mut verified = match authn::authenticate(
+        &api.name,
+        &api.schemes,
+        &op.security,
+        api.cfg.public_by_default,
+        &parts,
+        conn,
+        &gw.auth,
+    )
+    .await
+    {
+        Ok(v) => v,
+        Err(reject) => match api.cfg.mode {
+            Mode::Enforce => return Err(reject),
+            Mode::Monitor => {
+                ex.monitored = Some(reject);
+                authn::Verified::default()
+            }
+        },
+    };
+    // A signed request's body must match its signed `Content-Digest` before the
+    // signature (and so the identity) is believed and before any of it goes
+    // upstream, so it is read whole, within the body limit.
+    let mut incoming = Some(incoming);
+    let mut buffered = None;
+    if verified.check_digest
+        && let Some(whole) = incoming.take()
+    {
+        let limited = http_body_util::Limited::new(whole, rt.config.limits.max_body_bytes as usize);
+        let bytes = http_body_util::BodyExt::collect(limited)
+            .await
+            .map_err(|e| {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    Reject::PayloadTooLarge
+                } else {
+                    Reject::Malformed("the request body could not be read")
+                }
+            })?
+            .to_bytes();
+        ex.bytes_in
+            .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        let checked = authn::signature::check_digest(&parts.headers, &bytes);
+        gw.metrics.auth(
+            &api.name,
+            "signature",
+            checked.map_or_else(|f| f.as_str(), |()| "success"),
+        );
+        if let Err(f) = checked {
+            match api.cfg.mode {
+                Mode::Enforce => return Err(digest_reject(f)),
+                Mode::Monitor => {
+                    ex.monitored = Some(digest_reject(f));
+                    verified.principal = None;
+                }
+            }
+        }
+        buffered = Some(bytes);
+    }
+    ex.principal = verified.principal.clone();
+
+    // forward: clean headers, forwarding facts, the verified identity, the
+    // bounded streaming body.
+    ex.stage = "forward";
     let host = client::host(&parts.headers, parts.uri.authority());
     forward::remove_hop_by_hop(&mut parts.headers);
+    // Identity headers are the gateway's to set: whatever the client sent goes first.
     forward::strip_identity_headers(&mut parts.headers);
+    if !api.cfg.identity.forward_credentials {
+        for c in &verified.credentials {
+            authn::credential::hide(&mut parts, c);
+        }
+    }
+    if let Some(p) = &verified.principal {
+        identity::attach(
+            &mut parts.headers,
+            p,
+            &api.cfg,
+            rt.identity_key.as_deref(),
+            &rt.config.identity_token,
+        );
+    }
     client::set_forwarding(
         &mut parts.headers,
         &conn.forwarding,
@@ -172,14 +262,17 @@ async fn run(
         Some(q) => format!("{forwarded_path}?{q}"),
         None => forwarded_path.to_owned(),
     };
-    let (body, body_done) = if incoming.is_end_stream() {
-        (None, None)
-    } else {
-        let limited =
-            http_body_util::Limited::new(incoming, rt.config.limits.max_body_bytes as usize);
-        let done = Arc::new(AtomicBool::new(false));
-        let counted = Counted::new(limited, ex.bytes_in.clone(), done.clone());
-        (Some(body::boxed(counted)), Some(done))
+    let (body, body_done) = match (buffered, incoming) {
+        (Some(bytes), _) => ((!bytes.is_empty()).then(|| body::full(bytes)), None),
+        (None, None) => (None, None),
+        (None, Some(incoming)) if incoming.is_end_stream() => (None, None),
+        (None, Some(incoming)) => {
+            let limited =
+                http_body_util::Limited::new(incoming, rt.config.limits.max_body_bytes as usize);
+            let done = Arc::new(AtomicBool::new(false));
+            let counted = Counted::new(limited, ex.bytes_in.clone(), done.clone());
+            (Some(body::boxed(counted)), Some(done))
+        }
     };
     let out = Outbound {
         method: parts.method,

@@ -22,8 +22,33 @@ pub enum Reject {
         /// The documented methods, for the `Allow` header.
         allow: String,
     },
-    /// The operation requires credentials the gateway cannot verify yet: fail closed.
-    Unauthenticated,
+    /// No alternative of the operation's `security` was satisfied.
+    Unauthenticated {
+        /// The scheme whose failure decided (the most telling one).
+        scheme: std::sync::Arc<str>,
+        /// Why its credential was not accepted.
+        failure: crate::authn::Failure,
+        /// `WWW-Authenticate` challenges, one per scheme the operation accepts.
+        challenges: Vec<HeaderValue>,
+    },
+    /// A valid credential without the scopes the operation requires.
+    InsufficientScope {
+        /// The scheme.
+        scheme: std::sync::Arc<str>,
+        /// The required scopes, space-separated.
+        scope: String,
+        /// The `WWW-Authenticate` challenge (`error="insufficient_scope"`).
+        challenge: Option<HeaderValue>,
+    },
+    /// The credential cannot be checked now (no key set yet, introspection down).
+    AuthUnavailable {
+        /// The identity provider.
+        provider: std::sync::Arc<str>,
+        /// What is unavailable.
+        failure: crate::authn::Failure,
+    },
+    /// Refused by policy (the reason is for the audit log).
+    Forbidden(&'static str),
     /// The request head did not arrive in time.
     RequestTimeout,
     /// The body is larger than allowed.
@@ -65,7 +90,9 @@ impl Reject {
             Reject::Malformed(_) | Reject::Ambiguous(_) => StatusCode::BAD_REQUEST,
             Reject::NotFound => StatusCode::NOT_FOUND,
             Reject::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Reject::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Reject::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            Reject::InsufficientScope { .. } | Reject::Forbidden(_) => StatusCode::FORBIDDEN,
+            Reject::AuthUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Reject::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Reject::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Reject::UriTooLong => StatusCode::URI_TOO_LONG,
@@ -86,7 +113,10 @@ impl Reject {
             Reject::Ambiguous(_) => "ambiguous-request",
             Reject::NotFound => "not-found",
             Reject::MethodNotAllowed { .. } => "method-not-allowed",
-            Reject::Unauthenticated => "unauthenticated",
+            Reject::Unauthenticated { .. } => "unauthenticated",
+            Reject::InsufficientScope { .. } => "insufficient-scope",
+            Reject::AuthUnavailable { .. } => "authentication-unavailable",
+            Reject::Forbidden(_) => "forbidden",
             Reject::RequestTimeout => "request-timeout",
             Reject::PayloadTooLarge => "payload-too-large",
             Reject::UriTooLong => "uri-too-long",
@@ -114,10 +144,19 @@ impl Reject {
                 "Method not allowed",
                 "The operation does not support this method.",
             ),
-            Reject::Unauthenticated => (
+            Reject::Unauthenticated { .. } => (
                 "Authentication required",
                 "This operation requires valid credentials.",
             ),
+            Reject::InsufficientScope { .. } => (
+                "Insufficient scope",
+                "The credentials do not grant the scopes this operation requires.",
+            ),
+            Reject::AuthUnavailable { .. } => (
+                "Service unavailable",
+                "Credentials cannot be verified right now; retry later.",
+            ),
+            Reject::Forbidden(_) => ("Forbidden", "This request is not allowed."),
             Reject::RequestTimeout => ("Request timeout", "The request was not received in time."),
             Reject::PayloadTooLarge => (
                 "Payload too large",
@@ -158,6 +197,16 @@ impl Reject {
                 format!("{}: {upstream}: {cause}", self.kind())
             }
             Reject::UpstreamTimeout { upstream } => format!("{}: {upstream}", self.kind()),
+            Reject::Unauthenticated {
+                scheme, failure, ..
+            } => format!("{}: {scheme}: {failure}", self.kind()),
+            Reject::InsufficientScope { scheme, scope, .. } => {
+                format!("{}: {scheme}: needs `{scope}`", self.kind())
+            }
+            Reject::AuthUnavailable { provider, failure } => {
+                format!("{}: {provider}: {failure}", self.kind())
+            }
+            Reject::Forbidden(why) => format!("{}: {why}", self.kind()),
             Reject::UpstreamError {
                 status,
                 body_sha256,
@@ -251,10 +300,17 @@ fn headers(reject: &Reject) -> HeaderMap {
                 h.insert(header::ALLOW, v);
             }
         }
-        Reject::Unauthenticated => {
-            h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        Reject::Unauthenticated { challenges, .. } => {
+            for c in challenges {
+                h.append(header::WWW_AUTHENTICATE, c.clone());
+            }
         }
-        Reject::Overloaded => {
+        Reject::InsufficientScope {
+            challenge: Some(c), ..
+        } => {
+            h.insert(header::WWW_AUTHENTICATE, c.clone());
+        }
+        Reject::Overloaded | Reject::AuthUnavailable { .. } => {
             h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         _ => {}

@@ -90,6 +90,13 @@ impl Recorded {
             upstream_latency_ms,
             bytes_in: ex.bytes_in.load(Ordering::Relaxed),
             bytes_out: self.bytes_out,
+            auth: ex.principal.map(|p| crate::audit::AuthRecord {
+                method: p.method.as_str(),
+                subject: p.subject.clone(),
+                issuer: p.issuer.clone(),
+                credential_id: p.credential_id.clone(),
+                mfa: p.mfa,
+            }),
         })));
     }
 }

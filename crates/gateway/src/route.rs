@@ -21,12 +21,48 @@ pub struct Operation {
     pub id: Arc<str>,
     /// The full path template (base path included) — the only path used in labels.
     pub template: Arc<str>,
-    /// The spec requires credentials for this operation.
-    pub secured: bool,
+    /// The credentials the spec requires.
+    pub security: Security,
     /// The spec marks the operation deprecated.
     pub deprecated: bool,
     /// This operation's metric handles.
     pub metrics: RouteMetrics,
+}
+
+/// What an operation requires, as its spec states it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Security {
+    /// Anyone: `security: []`, an empty alternative `{}`, or a prefix route of an
+    /// API without a spec.
+    Public,
+    /// The spec states no `security` at all (neither the operation nor the root).
+    Unstated,
+    /// Any one alternative (OR) whose schemes (AND) all verify, each with its
+    /// scopes. A scheme is an index into the spec's `securitySchemes` in name order.
+    Required(Vec<Vec<(usize, Vec<String>)>>),
+}
+
+impl Security {
+    fn of(op: &portcullis_openapi::Operation, spec: &portcullis_openapi::Spec) -> Security {
+        let Some(alts) = &op.security else {
+            return Security::Unstated;
+        };
+        if alts.is_empty() || alts.iter().any(|r| r.is_empty()) {
+            return Security::Public;
+        }
+        let index = |name: &str| spec.security_schemes.keys().position(|k| k == name);
+        Security::Required(
+            alts.iter()
+                .map(|req| {
+                    req.iter()
+                        // Declared schemes only (checked at spec load); an unknown one
+                        // gets an index no scheme has, so it can never verify.
+                        .map(|(name, scopes)| (index(name).unwrap_or(usize::MAX), scopes.clone()))
+                        .collect()
+                })
+                .collect(),
+        )
+    }
 }
 
 /// Operations by method; `None` = any method (prefix routes).
@@ -63,7 +99,7 @@ impl Router {
                         api: i,
                         id: "*".into(),
                         template: template.clone().into(),
-                        secured: false,
+                        security: Security::Public,
                         deprecated: false,
                         metrics: metrics.route(&api.name, "*", &template),
                     };
@@ -92,16 +128,13 @@ impl Router {
                     Some(id) => id.as_str().into(),
                     None => format!("{} {}", op.method.as_str(), op.path).into(),
                 };
-                let secured = op
-                    .security
-                    .as_ref()
-                    .is_some_and(|alts| !alts.is_empty() && alts.iter().all(|r| !r.is_empty()));
+                let security = Security::of(op, spec);
                 let metrics = metrics.route(&api.name, &id, &template);
                 let o = Arc::new(Operation {
                     api: i,
                     id,
                     template: template.as_str().into(),
-                    secured,
+                    security,
                     deprecated: op.deprecated,
                     metrics,
                 });
@@ -168,6 +201,13 @@ mod tests {
             upstream: "u".into(),
             mode: Mode::Enforce,
             replace_upstream_errors: true,
+            security: Default::default(),
+            public_by_default: false,
+            identity: crate::config::IdentityOptions {
+                headers: true,
+                token: false,
+                forward_credentials: false,
+            },
         }
     }
 
@@ -183,10 +223,18 @@ mod tests {
         .expect("router");
         assert_eq!(&*r.route(&Method::GET, "/x/a/me").expect("me").id, "me");
         assert_eq!(&*r.route(&Method::GET, "/x/a/42").expect("getA").id, "getA");
-        assert!(r.route(&Method::DELETE, "/x/a/42").expect("delA").secured);
-        assert!(
-            !r.route(&Method::GET, "/x/a/me").expect("me").secured,
+        assert_eq!(
+            r.route(&Method::DELETE, "/x/a/42").expect("delA").security,
+            Security::Required(vec![vec![(0, vec![])]])
+        );
+        assert_eq!(
+            r.route(&Method::GET, "/x/a/me").expect("me").security,
+            Security::Public,
             "an empty alternative means anonymous is allowed"
+        );
+        assert_eq!(
+            r.route(&Method::GET, "/x/a/42").expect("getA").security,
+            Security::Unstated
         );
         assert_eq!(r.route(&Method::GET, "/a/42").err(), Some(Reject::NotFound));
         assert_eq!(

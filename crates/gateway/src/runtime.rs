@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::authn::{self, Bound, Provider, Shared};
 use crate::config::{ApiConfig, Config, ConfigError, ConfigErrors};
 use crate::forward::Upstream;
 use crate::metrics::{Metrics, RouteMetrics};
@@ -22,6 +23,8 @@ pub struct Runtime {
     pub loaded_at: SystemTime,
     /// Metric handles for requests that matched no route.
     pub unrouted: RouteMetrics,
+    /// The gateway's key for identity tokens sent upstream, when an API sends them.
+    pub identity_key: Option<Arc<crate::identity::Signer>>,
 }
 
 /// One API, ready to serve.
@@ -33,11 +36,19 @@ pub struct ApiRuntime {
     pub cfg: ApiConfig,
     /// Where its requests go.
     pub upstream: Arc<Upstream>,
+    /// Its spec's security schemes, bound to providers (indexed as `route::Security`).
+    pub schemes: Vec<Option<Bound>>,
 }
 
 impl Runtime {
-    /// Compiles a config; upstream clients and the routing table are built here.
-    pub fn build(config: Config, metrics: &Metrics) -> Result<Runtime, ConfigErrors> {
+    /// Compiles a config; upstream clients, identity providers and the routing
+    /// table are built here. Providers whose config is unchanged keep their live
+    /// state (key sets, caches) from `auth`.
+    pub fn build(
+        config: Config,
+        metrics: &Metrics,
+        auth: &Shared,
+    ) -> Result<Runtime, ConfigErrors> {
         let file = config.source.clone();
         let mut errors = Vec::new();
         let mut upstreams = HashMap::new();
@@ -49,6 +60,37 @@ impl Runtime {
                 Err(e) => errors.push(ConfigError::at(&file, None, format!("upstreams.{name}"), e)),
             }
         }
+        let mut providers = HashMap::new();
+        for (name, p) in &config.identity_providers {
+            match Provider::build(name, p, auth) {
+                Ok(p) => {
+                    providers.insert(name.clone(), p);
+                }
+                Err(e) => errors.push(ConfigError::at(
+                    &file,
+                    None,
+                    format!("identity_providers.{name}"),
+                    e,
+                )),
+            }
+        }
+        let providers: std::collections::BTreeMap<_, _> = providers.into_iter().collect();
+        let identity_key = if config.apis.iter().any(|a| a.identity.token) {
+            match identity_key(&config, auth) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    errors.push(ConfigError::at(
+                        &file,
+                        None,
+                        "identity_token.signing_key",
+                        e,
+                    ));
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let router = Router::build(&config.apis, &file, metrics).unwrap_or_else(|e| {
             errors.extend(e);
             Router::default()
@@ -61,6 +103,11 @@ impl Runtime {
                     name: a.name.as_str().into(),
                     cfg: a.clone(),
                     upstream: u.clone(),
+                    schemes: a
+                        .spec
+                        .as_ref()
+                        .map(|s| authn::bind(&a.name, s, &a.security, &providers))
+                        .unwrap_or_default(),
                 })
             })
             .collect();
@@ -73,6 +120,27 @@ impl Runtime {
             apis,
             loaded_at: SystemTime::now(),
             unrouted: metrics.route("", "", ""),
+            identity_key,
         })
+    }
+}
+
+/// The configured identity-token key, or one generated for this process (kept
+/// across reloads, so tokens stay verifiable with the JWKS services cached).
+fn identity_key(config: &Config, auth: &Shared) -> Result<Arc<crate::identity::Signer>, String> {
+    use crate::identity::Signer;
+    match &config.identity_token.signing_key {
+        Some(pem) => {
+            let pem = std::str::from_utf8(pem.expose())
+                .map_err(|_| "the signing key is not PEM text".to_owned())?;
+            authn::mint::Minter::from_pem(pem).map(|k| Arc::new(Signer::new(k)))
+        }
+        None => auth.reuse("identity-key:generated".into(), || {
+            tracing::warn!(
+                "identity_token.signing_key is not set: signing identity tokens with a key \
+                 generated for this process (several instances need a shared key)"
+            );
+            authn::mint::Minter::generate().map(|k| Arc::new(Signer::new(k)))
+        }),
     }
 }

@@ -72,7 +72,11 @@ pub async fn start(config_path: &Path) -> Result<Running, StartError> {
             }
         })?;
     let version = cfg.version.clone();
-    let rt = Runtime::build(cfg, &metrics)?;
+    for w in &cfg.warnings {
+        tracing::warn!("{w}");
+    }
+    let auth = Arc::new(crate::authn::Shared::new(metrics.clone()));
+    let rt = Runtime::build(cfg, &metrics, &auth)?;
     let grace = rt.config.runtime.shutdown_grace;
     let max_connections = rt.config.limits.max_connections;
     let admin_addr = rt.config.admin.address;
@@ -114,7 +118,7 @@ pub async fn start(config_path: &Path) -> Result<Running, StartError> {
         trigger: "start",
     });
 
-    let gateway = Arc::new(Gateway::new(rt, config_path, metrics, audit));
+    let gateway = Arc::new(Gateway::new(rt, config_path, metrics, audit, auth));
     let (stop, stopped) = watch::channel(false);
     let graceful = Arc::new(GracefulShutdown::new());
     let limit = Arc::new(Semaphore::new(max_connections));

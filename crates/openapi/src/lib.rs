@@ -21,6 +21,7 @@ mod index;
 mod load;
 mod operation;
 mod refs;
+mod scheme;
 mod template;
 
 use std::path::PathBuf;
@@ -29,6 +30,7 @@ pub use error::SpecError;
 pub use load::{MAX_SPEC_BYTES, load, parse};
 pub use operation::{Method, Operation, SecurityRequirement};
 pub use refs::MAX_REF_HOPS;
+pub use scheme::{ApiKeyLocation, SecurityScheme};
 
 /// A loaded, checked OpenAPI document.
 #[derive(Debug, Clone)]
@@ -40,6 +42,8 @@ pub struct Spec {
     /// Every (path, method) of `paths`, after following path-item `$ref`s:
     /// paths in the document map's order, methods in [`Method::ALL`] order.
     pub operations: Vec<Operation>,
+    /// `components/securitySchemes` by name.
+    pub security_schemes: std::collections::BTreeMap<String, SecurityScheme>,
     /// The root document as JSON (YAML converted; YAML keys such as `200:`
     /// become strings). Its `$ref`s are kept; use [`Spec::resolve`].
     pub document: serde_json::Value,

@@ -57,10 +57,12 @@ pub fn parse(text: &str, source: &Path) -> Result<Spec, SpecError> {
         .to_owned();
     refs::check_all(&document, source)?;
     let operations = index::operations(&document, &openapi_version, source)?;
+    let security_schemes = crate::scheme::schemes(&document, source)?;
     Ok(Spec {
         title,
         openapi_version,
         operations,
+        security_schemes,
         document,
         source: source.to_path_buf(),
     })

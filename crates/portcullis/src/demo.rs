@@ -15,11 +15,23 @@ audit:
 upstreams:
   bank:
     targets: [http://{BANK}]
+identity_providers:
+  demo-idp:                      # a development IdP: its key is in this directory
+    jwt:
+      issuer: https://idp.demo.local
+      audiences: [bank]
+      algorithms: [ES256]
+      jwks_file: demo-idp-jwks.json
 apis:
   - name: bank
     spec: openapi.yaml
     upstream: bank
+    security: { bearerAuth: demo-idp }
+    identity: { headers: true, token: true }   # the bank verifies the signed identity token
 "#;
+
+/// The demo IdP's issuer (matches `CONFIG`).
+const DEMO_ISSUER: &str = "https://idp.demo.local";
 
 /// Runs the demo until Ctrl-C.
 pub(crate) fn run(port: u16, admin_port: u16) -> anyhow::Result<()> {
@@ -27,10 +39,33 @@ pub(crate) fn run(port: u16, admin_port: u16) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let (bank, _task) = portcullis_bank::spawn(SocketAddr::from(([127, 0, 0, 1], 0)))
-            .await
-            .context("cannot start the example bank")?;
+        // The bank trusts only identity tokens signed by the gateway, checked with
+        // the keys the admin API publishes.
+        let options = portcullis_bank::BankOptions::verifying(format!(
+            "http://127.0.0.1:{admin_port}/.well-known/jwks.json"
+        ));
+        let (bank, _task) =
+            portcullis_bank::spawn_with(SocketAddr::from(([127, 0, 0, 1], 0)), options)
+                .await
+                .context("cannot start the example bank")?;
         let dir = tempfile::Builder::new().prefix("portcullis-demo-").tempdir()?;
+        let idp = portcullis_gateway::authn::mint::Minter::generate()
+            .map_err(anyhow::Error::msg)
+            .context("cannot generate the demo IdP key")?;
+        let key_path = dir.path().join("demo-idp-key.pem");
+        std::fs::write(&key_path, idp.to_pem())?;
+        std::fs::write(dir.path().join("demo-idp-jwks.json"), idp.jwks().to_string())?;
+        let mint = |sub: &str, roles: &[&str], scope: &str| -> anyhow::Result<String> {
+            let now = portcullis_gateway::authn::now_secs();
+            idp.sign(&serde_json::json!({
+                "iss": DEMO_ISSUER, "aud": "bank", "sub": sub, "roles": roles, "scope": scope,
+                "iat": now, "nbf": now, "exp": now + 3600, "jti": format!("demo-{sub}-{now}"),
+                "amr": ["pwd"],
+            }))
+            .map_err(anyhow::Error::msg)
+        };
+        let alice = mint("u-alice", &["customer"], "accounts:read transfers:write")?;
+        let admin_user = mint("u-admin", &["admin"], "admin")?;
         let token = random_token().context("cannot read random bytes for the admin token")?;
         std::fs::write(dir.path().join("admin-token"), &token)?;
         std::fs::write(dir.path().join("openapi.yaml"), portcullis_bank::OPENAPI_SPEC)?;
@@ -64,10 +99,20 @@ Try these (compare with the bank directly by swapping the address):
   # path tricks are normalized or refused before routing
   curl -i --path-as-is 'http://{gw}/v2/branches/../debug/env'
   curl -i 'http://{gw}/v2/accounts%2f..%2fdebug'
-  # operations that need credentials fail closed (authentication is the next capability)
+  # operations that need credentials: 401 with a Bearer challenge, without a valid token
   curl -i http://{gw}/v2/accounts/acc-1001
-  # identity headers cannot be spoofed through the gateway
-  curl -i -H 'X-Portcullis-Subject: u-admin' http://{gw}/v2/branches
+  curl -i -H 'Authorization: Bearer not.a.token' http://{gw}/v2/accounts/acc-1001
+  # with a token from the demo IdP (valid 1 h): alice, a customer, and an admin
+  ALICE={alice}
+  ADMIN={admin_user}
+  curl -i -H "Authorization: Bearer $ALICE" http://{gw}/v2/accounts
+  # identity headers cannot be spoofed: the gateway strips them and signs its own
+  curl -i -H "Authorization: Bearer $ALICE" -H 'X-Portcullis-Subject: u-admin' http://{gw}/v2/accounts
+  # revoke every token of alice ("log out everywhere"), then retry the request above
+  curl -s -X POST -H 'Authorization: Bearer {token}' -d '{{"subject":"u-alice"}}' \
+       -H 'content-type: application/json' http://{admin}/revocations/subjects
+  # mint your own tokens with the demo IdP key:
+  cargo run -q -p portcullis -- token mint --key {key} --iss {issuer} --aud bank --sub u-bob --roles customer
   # operations: metrics and the live config
   curl -s -H 'Authorization: Bearer {token}' http://{admin}/metrics | grep portcullis_requests
   curl -s -H 'Authorization: Bearer {token}' http://{admin}/config
@@ -75,6 +120,8 @@ Try these (compare with the bank directly by swapping the address):
 Press Ctrl-C to stop.
 "#,
             config = path.display(),
+            key = key_path.display(),
+            issuer = DEMO_ISSUER,
             audit = dir.path().join("audit.jsonl").display(),
         );
         running.until_signalled().await?;

@@ -1,6 +1,8 @@
 //! `portcullis`: the command line of the Portcullis API security gateway.
 
 mod demo;
+mod keys;
+mod token;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,6 +55,15 @@ enum Command {
         #[arg(long, default_value_t = 9901)]
         admin_port: u16,
     },
+    /// Make signing keys and JWTs for development and tests: `keygen` writes a key,
+    /// `jwks` prints its public JWK set, `mint` signs a token with it.
+    Token(token::TokenArgs),
+    /// Manage API keys: `keys new` generates one, prints it once and prints the config
+    /// entry that holds only its hash.
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -62,6 +73,8 @@ fn main() -> ExitCode {
         Command::Run { config } => run(&config),
         Command::Check { config } => return check(&config),
         Command::Demo { port, admin_port } => demo::run(port, admin_port),
+        Command::Token(args) => token::run(args),
+        Command::Keys { command } => keys::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -108,11 +121,15 @@ fn run(config: &std::path::Path) -> anyhow::Result<()> {
 
 fn check(config: &std::path::Path) -> ExitCode {
     let loaded = portcullis_gateway::config::load(config).and_then(|cfg| {
-        let metrics = portcullis_gateway::metrics::Metrics::new();
-        portcullis_gateway::runtime::Runtime::build(cfg, &metrics)
+        let metrics = std::sync::Arc::new(portcullis_gateway::metrics::Metrics::new());
+        let auth = portcullis_gateway::authn::Shared::new(metrics.clone());
+        portcullis_gateway::runtime::Runtime::build(cfg, &metrics, &auth)
     });
     match loaded {
         Ok(rt) => {
+            for w in &rt.config.warnings {
+                eprintln!("warning: {w}");
+            }
             let ops: usize = rt
                 .config
                 .apis

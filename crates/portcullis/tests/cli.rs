@@ -59,6 +59,52 @@ fn check_accepts_the_bank_example_and_rejects_a_broken_config() {
 }
 
 #[test]
+fn check_warns_about_public_operations_that_change_state_and_unbound_schemes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("spec.yaml"),
+        "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths:\n  /open:\n    post: {operationId: openPost, security: [], responses: {'200': {description: ok}}}\n  /quiet:\n    get: {operationId: quiet, responses: {'200': {description: ok}}}\n  /locked:\n    get: {operationId: locked, security: [{k: []}], responses: {'200': {description: ok}}}\ncomponents: {securitySchemes: {k: {type: apiKey, in: header, name: X-Key}}}\n",
+    )
+    .unwrap();
+    let config = |security: &str| {
+        format!(
+            "listeners: [{{ address: 127.0.0.1:0 }}]\nupstreams: {{ u: {{ targets: [http://127.0.0.1:9] }} }}\nidentity_providers: {{ keys: {{ api_keys: {{ keys: [] }} }} }}\napis: [{{ name: a, spec: spec.yaml, upstream: u{security} }}]\n"
+        )
+    };
+    let path = dir.path().join("p.yaml");
+    std::fs::write(&path, config(", security: { k: keys }")).unwrap();
+    let out = portcullis()
+        .args(["check", "-c", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "warnings do not fail the check: {err}"
+    );
+    assert!(
+        err.contains("warning:") && err.contains("`openPost` changes state and is public"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`quiet` states no security: it will be refused"),
+        "{err}"
+    );
+    // An operation's scheme must be bound to a provider: an error, with the field.
+    std::fs::write(&path, config("")).unwrap();
+    let out = portcullis()
+        .args(["check", "-c", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("apis[0].security") && err.contains("`locked` requires scheme `k`"),
+        "{err}"
+    );
+}
+
+#[test]
 fn run_serves_the_bank_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
@@ -74,9 +120,14 @@ fn run_serves_the_bank_and_stops_on_sigterm() {
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", bank_exe.display()));
     std::fs::write(dir.path().join("openapi.yaml"), portcullis_bank_spec()).unwrap();
     std::fs::write(
+        dir.path().join("jwks.json"),
+        bank_example("dev-idp-jwks.json"),
+    )
+    .unwrap();
+    std::fs::write(
         dir.path().join("p.yaml"),
         format!(
-            "listeners: [{{ address: 127.0.0.1:{port} }}]\nruntime: {{ watch_config: false }}\nadmin: {{ address: 127.0.0.1:0 }}\naudit: {{ file: audit.jsonl }}\nupstreams: {{ bank: {{ targets: [http://{bank_addr}] }} }}\napis: [{{ name: bank, spec: openapi.yaml, upstream: bank }}]\n"
+            "listeners: [{{ address: 127.0.0.1:{port} }}]\nruntime: {{ watch_config: false }}\nadmin: {{ address: 127.0.0.1:0 }}\naudit: {{ file: audit.jsonl }}\nupstreams: {{ bank: {{ targets: [http://{bank_addr}] }} }}\nidentity_providers: {{ idp: {{ jwt: {{ issuer: https://idp.bank.example, audiences: [bank], algorithms: [ES256], jwks_file: jwks.json }} }} }}\napis: [{{ name: bank, spec: openapi.yaml, upstream: bank, security: {{ bearerAuth: idp }} }}]\n"
         ),
     )
     .unwrap();
@@ -143,6 +194,14 @@ fn run_serves_the_bank_and_stops_on_sigterm() {
     );
     let _ = bank.kill();
     let _ = bank.wait();
+}
+
+fn bank_example(file: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/../../examples/bank/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
 }
 
 fn portcullis_bank_spec() -> String {

@@ -3,17 +3,26 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
+use portcullis_bank::{BankOptions, IdentityCheck};
 use tokio::net::TcpListener;
 
 const USAGE: &str = "\
 bank — a deliberately naive banking API (the upstream of the Portcullis demo)
 
 Usage: bank [--listen ADDR] [--allow-remote]
+            [--identity-jwks URL [--identity-issuer ISS] [--identity-audience AUD]]
 
 Options:
-  --listen ADDR     address to listen on [default: 127.0.0.1:8081]
-  --allow-remote    allow a non-loopback address (the bank is insecure on purpose)
-  -h, --help        print this help
+  --listen ADDR             address to listen on [default: 127.0.0.1:8081]
+  --allow-remote            allow a non-loopback address (the bank is insecure on purpose)
+  --identity-jwks URL       require the gateway-signed X-Portcullis-Identity token on every
+                            route but /healthz, /v2/branches and /v2/rates/{code}, verified
+                            with the JWK set at URL (plain http://, e.g. the gateway admin API's
+                            http://127.0.0.1:9901/.well-known/jwks.json); the caller is the
+                            token's subject and X-Portcullis-Subject is ignored
+  --identity-issuer ISS     the token's required `iss` [default: portcullis]
+  --identity-audience AUD   the token's required `aud` [default: bank]
+  -h, --help                print this help
 ";
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8081";
@@ -23,6 +32,8 @@ const DEFAULT_LISTEN: &str = "127.0.0.1:8081";
 struct Options {
     listen: SocketAddr,
     allow_remote: bool,
+    /// `Some` with `--identity-jwks`: verify identity tokens.
+    identity: Option<IdentityCheck>,
 }
 
 /// What the command line asks for.
@@ -65,7 +76,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(options.listen)) {
+    let bank = BankOptions {
+        identity: options.identity,
+    };
+    match runtime.block_on(run(options.listen, bank)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("bank: {error}");
@@ -75,11 +89,17 @@ fn main() -> ExitCode {
 }
 
 /// Binds, announces the address, and serves until Ctrl-C.
-async fn run(listen: SocketAddr) -> std::io::Result<()> {
+async fn run(listen: SocketAddr, options: BankOptions) -> std::io::Result<()> {
     let listener = TcpListener::bind(listen).await?;
     println!("bank listening on http://{}", listener.local_addr()?);
+    if let Some(check) = &options.identity {
+        println!(
+            "bank requires X-Portcullis-Identity (iss {}, aud {}), keys from {}",
+            check.issuer, check.audience, check.jwks_url
+        );
+    }
     tokio::select! {
-        served = portcullis_bank::serve(listener) => served,
+        served = portcullis_bank::serve_with(listener, options) => served,
         signal = tokio::signal::ctrl_c() => signal,
     }
 }
@@ -87,28 +107,58 @@ async fn run(listen: SocketAddr) -> std::io::Result<()> {
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
     let mut listen = None;
     let mut allow_remote = false;
+    let (mut jwks, mut issuer, mut audience) = (None, None, None);
     while let Some(arg) = args.next() {
-        let value = match arg.as_str() {
-            "-h" | "--help" => return Ok(Command::Help),
-            "--allow-remote" => {
-                allow_remote = true;
-                continue;
-            }
-            "--listen" => args.next().ok_or("--listen needs an address")?,
-            other => match other.strip_prefix("--listen=") {
-                Some(value) => value.to_owned(),
-                None => return Err(format!("unexpected argument `{other}`")),
-            },
+        // `--flag value` or `--flag=value`.
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_owned())),
+            _ => (arg.as_str(), None),
         };
-        let addr = value
-            .parse()
-            .map_err(|_| format!("invalid address `{value}` (expected e.g. {DEFAULT_LISTEN})"))?;
-        listen = Some(addr);
+        let mut value = |what: &str| {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .filter(|value| !value.is_empty())
+                .ok_or(format!("{flag} needs {what}"))
+        };
+        match flag {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--allow-remote" if inline.is_none() => allow_remote = true,
+            "--listen" => {
+                let value = value("an address")?;
+                let addr = value.parse().map_err(|_| {
+                    format!("invalid address `{value}` (expected e.g. {DEFAULT_LISTEN})")
+                })?;
+                listen = Some(addr);
+            }
+            "--identity-jwks" => jwks = Some(value("a URL")?),
+            "--identity-issuer" => issuer = Some(value("an issuer")?),
+            "--identity-audience" => audience = Some(value("an audience")?),
+            _ => return Err(format!("unexpected argument `{arg}`")),
+        }
     }
+    let identity = match jwks {
+        Some(url) => {
+            let mut check = IdentityCheck::new(url);
+            check.issuer = issuer.unwrap_or(check.issuer);
+            check.audience = audience.unwrap_or(check.audience);
+            check
+                .validate()
+                .map_err(|e| format!("--identity-jwks: {e}"))?;
+            Some(check)
+        }
+        None if issuer.is_some() || audience.is_some() => {
+            return Err(
+                "--identity-issuer and --identity-audience need --identity-jwks".to_owned(),
+            );
+        }
+        None => None,
+    };
     let default = DEFAULT_LISTEN.parse().map_err(|_| "bad default address")?;
     Ok(Command::Run(Options {
         listen: listen.unwrap_or(default),
         allow_remote,
+        identity,
     }))
 }
 
@@ -125,6 +175,7 @@ mod tests {
         let expected = Options {
             listen: "127.0.0.1:8081".parse().expect("valid"),
             allow_remote: false,
+            identity: None,
         };
         assert_eq!(args(&[]), Ok(Command::Run(expected)));
     }
@@ -134,6 +185,7 @@ mod tests {
         let expected = Options {
             listen: "0.0.0.0:9000".parse().expect("valid"),
             allow_remote: true,
+            identity: None,
         };
         let spaced = args(&["--listen", "0.0.0.0:9000", "--allow-remote"]);
         assert_eq!(spaced, Ok(Command::Run(expected)));
@@ -147,5 +199,53 @@ mod tests {
         assert!(args(&["--listen"]).is_err());
         assert!(args(&["--listen", "localhost"]).is_err());
         assert!(args(&["--verbose"]).is_err());
+        assert!(args(&["--allow-remote=yes"]).is_err());
+        assert!(args(&["--listen="]).is_err());
+    }
+
+    const JWKS: &str = "http://127.0.0.1:9901/.well-known/jwks.json";
+
+    fn identity(list: &[&str]) -> Option<IdentityCheck> {
+        match args(list) {
+            Ok(Command::Run(options)) => options.identity,
+            other => panic!("{list:?} → {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_identity_flags() {
+        assert_eq!(
+            identity(&["--identity-jwks", JWKS]),
+            Some(IdentityCheck::new(JWKS))
+        );
+        let mut expected = IdentityCheck::new(JWKS);
+        expected.issuer = "https://gw.example".to_owned();
+        expected.audience = "payments".to_owned();
+        let spaced = [
+            "--identity-audience",
+            "payments",
+            "--identity-jwks",
+            JWKS,
+            "--identity-issuer",
+            "https://gw.example",
+        ];
+        assert_eq!(identity(&spaced), Some(expected.clone()));
+        let jwks = format!("--identity-jwks={JWKS}");
+        let joined = [
+            jwks.as_str(),
+            "--identity-issuer=https://gw.example",
+            "--identity-audience=payments",
+        ];
+        assert_eq!(identity(&joined), Some(expected));
+    }
+
+    #[test]
+    fn rejects_bad_identity_flags() {
+        assert!(args(&["--identity-jwks"]).is_err());
+        assert!(args(&["--identity-jwks", "https://gw/jwks.json"]).is_err());
+        assert!(args(&["--identity-jwks", "not a url"]).is_err());
+        assert!(args(&["--identity-issuer", "portcullis"]).is_err());
+        assert!(args(&["--identity-audience=bank"]).is_err());
+        assert!(args(&["--identity-jwks", JWKS, "--identity-audience="]).is_err());
     }
 }

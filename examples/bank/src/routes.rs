@@ -3,18 +3,17 @@
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use http::header::{ALLOW, HeaderValue};
-use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde_json::json;
 
+use crate::App;
+use crate::identity::Caller;
 use crate::leaks;
 use crate::reply::{self, Body};
 use crate::state::Bank;
 use crate::transfer::TransferRequest;
-
-/// The header through which the gateway names the authenticated caller.
-pub(crate) const SUBJECT_HEADER: &str = "x-portcullis-subject";
 
 /// Largest request body the bank reads.
 const MAX_BODY: usize = 64 * 1024;
@@ -66,6 +65,11 @@ impl<'a> Route<'a> {
         Some(route)
     }
 
+    /// Whether anyone may call it, even when identity tokens are required.
+    fn is_public(self) -> bool {
+        matches!(self, Self::Health | Self::Branches | Self::Rate(_))
+    }
+
     /// The one method each path accepts.
     fn method(self) -> Method {
         match self {
@@ -85,9 +89,20 @@ impl<'a> Route<'a> {
 }
 
 /// Answers one request. Never fails: every problem is an HTTP response.
-pub(crate) async fn handle(bank: &Mutex<Bank>, request: Request<Incoming>) -> Response<Body> {
+pub(crate) async fn handle(app: &App, request: Request<Incoming>) -> Response<Body> {
     let (parts, body) = request.into_parts();
-    let Some(route) = Route::parse(parts.uri.path()) else {
+    let route = Route::parse(parts.uri.path());
+    // With identity tokens required, only the public routes skip them (even a 404 waits).
+    let caller = match &app.verifier {
+        None => Caller::from_headers(&parts.headers),
+        Some(_) if route.is_some_and(Route::is_public) => Caller::default(),
+        Some(verifier) => match verifier.caller(&parts.headers).await {
+            Ok(caller) => caller,
+            Err(reason) => return reply::error(StatusCode::UNAUTHORIZED, reason),
+        },
+    };
+    let bank = &app.bank;
+    let Some(route) = route else {
         return reply::error(StatusCode::NOT_FOUND, "not found");
     };
     if parts.method != route.method() {
@@ -97,7 +112,7 @@ pub(crate) async fn handle(bank: &Mutex<Bank>, request: Request<Incoming>) -> Re
         }
         return response;
     }
-    let subject = subject(&parts.headers);
+    let subject = caller.subject;
     match route {
         Route::Health => reply::text(StatusCode::OK, "ok".to_owned()),
         Route::DebugEnv => reply::json(StatusCode::OK, &leaks::debug_env()),
@@ -121,12 +136,6 @@ pub(crate) async fn handle(bank: &Mutex<Bank>, request: Request<Incoming>) -> Re
             None => no_such_account(),
         },
     }
-}
-
-/// The subject the gateway vouches for, trusted blindly; absent means anonymous.
-fn subject(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(SUBJECT_HEADER)?.to_str().ok()?.trim();
-    (!value.is_empty()).then(|| value.to_owned())
 }
 
 fn lock(bank: &Mutex<Bank>) -> MutexGuard<'_, Bank> {

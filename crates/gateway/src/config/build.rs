@@ -13,17 +13,22 @@ use super::raw::{RawApi, RawConfig, RawListener, RawUpstream};
 use super::*;
 use crate::tls;
 
-/// Collects errors while walking the raw config.
-struct Checker<'a> {
-    file: &'a Path,
-    base: PathBuf,
+/// Collects errors (and warnings) while walking the raw config; the stages'
+/// config checkers (`authn::*::check`) receive it too.
+pub(crate) struct Checker<'a> {
+    pub(crate) file: &'a Path,
+    /// The config file's directory: relative paths resolve from here.
+    pub(crate) base: PathBuf,
     errors: Vec<ConfigError>,
+    /// Things that are allowed but probably wrong (`portcullis check` prints them).
+    pub(crate) warnings: Vec<ConfigError>,
     files: Vec<PathBuf>,
     stamps: Vec<Stamp>,
 }
 
 impl Checker<'_> {
-    fn error<T>(
+    /// Records an error at a value's position.
+    pub(crate) fn error<T>(
         &mut self,
         at: Option<&Spanned<T>>,
         field: impl Into<String>,
@@ -34,8 +39,42 @@ impl Checker<'_> {
             .push(ConfigError::at(self.file, loc, field, msg));
     }
 
+    /// Records a warning at a value's position.
+    pub(crate) fn warn<T>(
+        &mut self,
+        at: Option<&Spanned<T>>,
+        field: impl Into<String>,
+        msg: impl Into<String>,
+    ) {
+        let loc = at.map(|s| s.referenced);
+        self.warnings
+            .push(ConfigError::at(self.file, loc, field, msg));
+    }
+
+    /// Resolves a secret reference (`env:`/`file:`), recording an error on failure.
+    pub(crate) fn secret(
+        &mut self,
+        at: &Spanned<String>,
+        field: impl Into<String>,
+    ) -> Option<Secret> {
+        match Secret::resolve(&at.value, &self.base) {
+            Ok(s) => {
+                if let Some(file) = at.value.strip_prefix("file:") {
+                    let p = self.base.join(file);
+                    self.stamps.push(stamp(&p));
+                    self.files.push(p);
+                }
+                Some(s)
+            }
+            Err(e) => {
+                self.error(Some(at), field, e);
+                None
+            }
+        }
+    }
+
     /// A path from config, relative to the config file's directory; remembered for watching.
-    fn path(&mut self, rel: &str) -> PathBuf {
+    pub(crate) fn path(&mut self, rel: &str) -> PathBuf {
         let p = self.base.join(rel);
         self.stamps.push(stamp(&p));
         self.files.push(p.clone());
@@ -49,6 +88,7 @@ pub(super) fn build(raw: &RawConfig, text: &str, file: &Path) -> Result<Config, 
         file,
         base,
         errors: Vec::new(),
+        warnings: Vec::new(),
         files: vec![file.to_path_buf()],
         stamps: vec![stamp(file)],
     };
@@ -87,12 +127,20 @@ pub(super) fn build(raw: &RawConfig, text: &str, file: &Path) -> Result<Config, 
         .iter()
         .filter_map(|(name, u)| upstream(&mut c, name, u).map(|u| (name.clone(), u)))
         .collect();
+    let identity_providers: BTreeMap<_, _> = raw
+        .identity_providers
+        .iter()
+        .filter_map(|(name, p)| {
+            crate::authn::check_provider(&mut c, name, p).map(|p| (name.clone(), p))
+        })
+        .collect();
+    let identity_token = identity_token(&mut c, raw.identity_token.as_ref());
     if raw.apis.is_empty() {
         c.error::<()>(None, "apis", "at least one API is needed");
     }
     let mut apis = Vec::new();
     for (i, a) in raw.apis.iter().enumerate() {
-        if let Some(api) = api(&mut c, i, a, &raw.upstreams) {
+        if let Some(api) = api(&mut c, i, a, &raw.upstreams, &identity_providers) {
             if apis.iter().any(|o: &ApiConfig| o.name == api.name) {
                 c.error(
                     Some(&a.name),
@@ -134,8 +182,29 @@ pub(super) fn build(raw: &RawConfig, text: &str, file: &Path) -> Result<Config, 
         security_headers,
         audit,
         upstreams,
+        identity_providers,
+        identity_token,
         apis,
+        warnings: c.warnings,
     })
+}
+
+fn identity_token(
+    c: &mut Checker<'_>,
+    raw: Option<&super::raw::RawIdentityToken>,
+) -> IdentityTokenConfig {
+    let signing_key = raw
+        .and_then(|r| r.signing_key.as_ref())
+        .and_then(|k| c.secret(k, "identity_token.signing_key"));
+    IdentityTokenConfig {
+        signing_key,
+        issuer: raw
+            .and_then(|r| r.issuer.clone())
+            .unwrap_or_else(|| "portcullis".to_owned()),
+        lifetime: raw
+            .and_then(|r| r.lifetime)
+            .map_or(Duration::from_secs(60), |s| s.0),
+    }
 }
 
 fn listener(c: &mut Checker<'_>, i: usize, l: &RawListener) -> Option<ListenerConfig> {
@@ -387,6 +456,7 @@ fn api(
     i: usize,
     a: &RawApi,
     upstreams: &BTreeMap<String, RawUpstream>,
+    providers: &BTreeMap<String, crate::authn::ProviderConfig>,
 ) -> Option<ApiConfig> {
     let field = format!("apis[{i}]");
     if !upstreams.contains_key(&a.upstream.value) {
@@ -447,6 +517,22 @@ fn api(
             Mode::Enforce
         }
     };
+    let public_by_default = a.public_by_default.unwrap_or(false);
+    let security = match &spec {
+        Some(spec) => {
+            crate::authn::check_bindings(c, &field, spec, &a.security, providers, public_by_default)
+        }
+        None => {
+            if let Some((_, v)) = a.security.iter().next() {
+                c.error(
+                    Some(v),
+                    format!("{field}.security"),
+                    "an API without a spec has no security schemes to bind",
+                );
+            }
+            BTreeMap::new()
+        }
+    };
     Some(ApiConfig {
         name: a.name.value.clone(),
         spec,
@@ -455,6 +541,13 @@ fn api(
         upstream: a.upstream.value.clone(),
         mode,
         replace_upstream_errors: a.replace_upstream_errors.unwrap_or(true),
+        security,
+        public_by_default,
+        identity: IdentityOptions {
+            headers: a.identity.headers.unwrap_or(true),
+            token: a.identity.token.unwrap_or(false),
+            forward_credentials: a.identity.forward_credentials.unwrap_or(false),
+        },
     })
 }
 

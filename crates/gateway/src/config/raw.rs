@@ -31,7 +31,35 @@ pub(crate) struct RawConfig {
     pub(crate) audit: RawAudit,
     #[serde(default)]
     pub(crate) upstreams: BTreeMap<String, RawUpstream>,
+    #[serde(default)]
+    pub(crate) identity_providers: BTreeMap<String, crate::authn::RawProvider>,
+    #[serde(default)]
+    pub(crate) identity_token: Option<RawIdentityToken>,
     pub(crate) apis: Vec<RawApi>,
+}
+
+/// The JWT the gateway signs to pass a verified identity upstream.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawIdentityToken {
+    #[serde(default)]
+    pub(crate) signing_key: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) issuer: Option<String>,
+    #[serde(default)]
+    pub(crate) lifetime: Option<Span>,
+}
+
+/// How a verified identity is passed upstream.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawIdentity {
+    #[serde(default)]
+    pub(crate) headers: Option<bool>,
+    #[serde(default)]
+    pub(crate) token: Option<bool>,
+    #[serde(default)]
+    pub(crate) forward_credentials: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -159,4 +187,10 @@ pub(crate) struct RawApi {
     pub(crate) mode: Option<Spanned<String>>,
     #[serde(default)]
     pub(crate) replace_upstream_errors: Option<bool>,
+    #[serde(default)]
+    pub(crate) security: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    pub(crate) public_by_default: Option<bool>,
+    #[serde(default)]
+    pub(crate) identity: RawIdentity,
 }

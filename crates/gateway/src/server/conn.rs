@@ -47,7 +47,8 @@ pub(super) async fn serve(
             if permit.is_none() {
                 return overloaded(stream, &gw).await;
             }
-            run(gw, stream, peer, false, http2, None, &limits, watcher).await;
+            let conn = Connection::new(peer, false);
+            run(gw, stream, conn, http2, None, &limits, watcher).await;
         }
         Some(cfg) => {
             let acceptor = tokio_rustls::TlsAcceptor::from(cfg);
@@ -59,18 +60,24 @@ pub(super) async fn serve(
             if permit.is_none() {
                 return overloaded(tls, &gw).await;
             }
-            let alpn_h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-            run(gw, tls, peer, true, http2, Some(alpn_h2), &limits, watcher).await;
+            let session = tls.get_ref().1;
+            let alpn_h2 = session.alpn_protocol() == Some(b"h2");
+            // The chain was verified by rustls against the listener's client CAs.
+            let client_cert = session
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .map(|c| c.clone().into_owned());
+            let mut conn = Connection::new(peer, true);
+            conn.client_cert = client_cert;
+            run(gw, tls, conn, http2, Some(alpn_h2), &limits, watcher).await;
         }
     }
 }
 
-#[allow(clippy::too_many_arguments)] // one call site; a struct would only rename these
 async fn run<IO>(
     gw: Arc<Gateway>,
     io: IO,
-    peer: SocketAddr,
-    tls: bool,
+    conn: Connection,
     http2: bool,
     alpn_h2: Option<bool>,
     limits: &crate::config::Limits,
@@ -78,7 +85,7 @@ async fn run<IO>(
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let conn = Arc::new(Connection::new(peer, tls));
+    let conn = Arc::new(conn);
     let svc = {
         let gw = gw.clone();
         service_fn(move |req| {

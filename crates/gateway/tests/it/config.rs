@@ -4,8 +4,7 @@ use crate::support::*;
 
 fn load(text: &str) -> Result<portcullis_gateway::config::Config, String> {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("spec.yaml"), SPEC).unwrap();
-    std::fs::write(dir.path().join("admin-token"), ADMIN_TOKEN).unwrap();
+    write_base_files(dir.path());
     let path = dir.path().join("portcullis.yaml");
     std::fs::write(&path, text).unwrap();
     portcullis_gateway::config::load(&path).map_err(|e| {

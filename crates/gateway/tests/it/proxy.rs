@@ -164,18 +164,32 @@ async fn upstream_errors_can_be_passed_through_when_configured() {
 }
 
 #[tokio::test]
-async fn secured_operations_fail_closed_until_credentials_can_be_verified() {
+async fn secured_operations_need_a_verified_credential() {
     let up = upstream().await;
     let gw = gateway(&up).await;
+    let resp = gw.get("/secure").await;
+    assert_eq!(resp.headers()["www-authenticate"], "Bearer realm=\"test\"");
+    assert_problem(resp, 401, "unauthenticated").await;
     let resp = client()
         .get(format!("{}/secure", gw.url))
         .bearer_auth("anything")
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.headers()["www-authenticate"], "Bearer");
+    assert_eq!(
+        resp.headers()["www-authenticate"],
+        "Bearer realm=\"test\", error=\"invalid_token\""
+    );
     assert_problem(resp, 401, "unauthenticated").await;
     assert!(up.requests().is_empty());
+    let resp = client()
+        .get(format!("{}/secure", gw.url))
+        .bearer_auth(token("u-1", serde_json::json!({})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(up.last().headers["x-portcullis-subject"], "u-1");
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::support::*;
 
-const SPEC_V2: &str = "openapi: 3.1.0\ninfo: { title: v2, version: '2' }\npaths:\n  /v2/things:\n    get: { operationId: listThings, responses: { '200': { description: ok } } }\n";
+const SPEC_V2: &str = "openapi: 3.1.0\ninfo: { title: v2, version: '2' }\nsecurity: []\npaths:\n  /v2/things:\n    get: { operationId: listThings, responses: { '200': { description: ok } } }\ncomponents: { securitySchemes: { bearer: { type: http, scheme: bearer } } }\n";
 
 #[tokio::test]
 async fn admin_reload_swaps_the_spec_and_a_bad_config_keeps_the_old_one() {

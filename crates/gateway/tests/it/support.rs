@@ -163,6 +163,7 @@ fn full(s: impl Into<Bytes>) -> UpBody {
 pub const SPEC: &str = r#"
 openapi: 3.1.0
 info: { title: Test API, version: "1" }
+security: []
 paths:
   /items:
     get: { operationId: listItems, responses: { "200": { description: ok } } }
@@ -318,10 +319,18 @@ upstreams:
     targets: [{upstream}]
     connect_timeout: 500ms
     timeout: 2s
+identity_providers:
+  idp:
+    jwt:
+      issuer: {ISSUER}
+      audiences: [test]
+      algorithms: [ES256]
+      jwks_file: jwks.json
 apis:
   - name: test
     spec: spec.yaml
     upstream: main
+    security: {{ bearer: idp }}
 {extra}
 "#
     )
@@ -335,11 +344,58 @@ pub fn watching(text: &str) -> String {
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
+/// The files `config()` refers to: the test spec, the admin token, `idp`'s JWKS.
+pub fn write_base_files(dir: &Path) {
+    std::fs::write(dir.join("spec.yaml"), SPEC).unwrap();
+    std::fs::write(dir.join("admin-token"), ADMIN_TOKEN).unwrap();
+    std::fs::write(dir.join("jwks.json"), test_key().jwks().to_string()).unwrap();
+}
+
+/// The issuer of the default config's identity provider (`idp`).
+pub const ISSUER: &str = "https://idp.test";
+
+/// The signing key of `idp`, whose JWKS `gateway_with` writes as `jwks.json`.
+pub fn test_key() -> &'static portcullis_gateway::authn::mint::Minter {
+    static KEY: std::sync::OnceLock<portcullis_gateway::authn::mint::Minter> =
+        std::sync::OnceLock::new();
+    KEY.get_or_init(|| portcullis_gateway::authn::mint::Minter::generate().unwrap())
+}
+
+/// Seconds since the epoch.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A token from `idp` for `sub`, valid for 10 minutes; `extra` claims are merged in.
+pub fn token(sub: &str, extra: serde_json::Value) -> String {
+    let mut claims = serde_json::json!({
+        "iss": ISSUER,
+        "aud": "test",
+        "sub": sub,
+        "iat": now(),
+        "exp": now() + 600,
+        "jti": format!("jti-{sub}-{}", now_nanos()),
+    });
+    if let (Some(c), serde_json::Value::Object(e)) = (claims.as_object_mut(), extra) {
+        c.extend(e);
+    }
+    test_key().sign(&claims).unwrap()
+}
+
+fn now_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
 /// Starts a gateway with `config_text` and the files given (spec.yaml defaults to SPEC).
 pub async fn gateway_with(config_text: &str, files: &[(&str, &str)]) -> Gateway {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("spec.yaml"), SPEC).unwrap();
-    std::fs::write(dir.path().join("admin-token"), ADMIN_TOKEN).unwrap();
+    write_base_files(dir.path());
     for (name, text) in files {
         std::fs::write(dir.path().join(name), text).unwrap();
     }

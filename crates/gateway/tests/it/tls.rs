@@ -24,24 +24,24 @@ use crate::support::*;
 // Certificates
 
 /// A certificate and its private key, both PEM.
-struct Pair {
-    cert: String,
-    key: String,
+pub(crate) struct Pair {
+    pub(crate) cert: String,
+    pub(crate) key: String,
 }
 
 impl Pair {
-    fn identity(&self) -> reqwest::Identity {
+    pub(crate) fn identity(&self) -> reqwest::Identity {
         reqwest::Identity::from_pem(format!("{}{}", self.cert, self.key).as_bytes()).unwrap()
     }
 }
 
 /// A certificate authority that signs server and client certificates.
-struct Ca {
+pub(crate) struct Ca {
     issuer: CertifiedIssuer<'static, KeyPair>,
 }
 
 impl Ca {
-    fn new(name: &str) -> Ca {
+    pub(crate) fn new(name: &str) -> Ca {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.distinguished_name.push(DnType::CommonName, name);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -54,11 +54,11 @@ impl Ca {
         Ca { issuer }
     }
 
-    fn pem(&self) -> String {
+    pub(crate) fn pem(&self) -> String {
         self.issuer.pem()
     }
 
-    fn sign(&self, params: &CertificateParams) -> Pair {
+    pub(crate) fn sign(&self, params: &CertificateParams) -> Pair {
         let key = KeyPair::generate().unwrap();
         let cert = params.signed_by(&key, &self.issuer).unwrap();
         Pair {
@@ -68,12 +68,12 @@ impl Ca {
     }
 
     /// A server certificate for `localhost` and 127.0.0.1.
-    fn server(&self) -> Pair {
+    pub(crate) fn server(&self) -> Pair {
         self.sign(&server_params())
     }
 
     /// A client certificate (no names; client verification checks the chain only).
-    fn client(&self, cn: &str) -> Pair {
+    pub(crate) fn client(&self, cn: &str) -> Pair {
         self.sign(&client_params(cn))
     }
 }
@@ -86,7 +86,7 @@ fn server_params() -> CertificateParams {
     p
 }
 
-fn client_params(cn: &str) -> CertificateParams {
+pub(crate) fn client_params(cn: &str) -> CertificateParams {
     let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
     p.distinguished_name.push(DnType::CommonName, cn);
     p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
@@ -115,7 +115,7 @@ fn with_listener(config_text: &str, listener_extra: &str) -> String {
 }
 
 /// A TLS listener serving `server.pem`/`server.key`, with `more` added to its `tls` map.
-fn tls_config(upstream: &str, more: &str, listener_extra: &str) -> String {
+pub(crate) fn tls_config(upstream: &str, more: &str, listener_extra: &str) -> String {
     with_listener(
         &config(upstream, ""),
         &format!(
@@ -128,7 +128,7 @@ async fn tls_gateway(up: &Upstream, server: &Pair, more: &str, extra: &str) -> G
     tls_gateway_with(&tls_config(&up.url(), more, extra), server, &[]).await
 }
 
-async fn tls_gateway_with(text: &str, server: &Pair, files: &[(&str, &str)]) -> Gateway {
+pub(crate) async fn tls_gateway_with(text: &str, server: &Pair, files: &[(&str, &str)]) -> Gateway {
     let mut all = vec![
         ("server.pem", server.cert.as_str()),
         ("server.key", server.key.as_str()),
@@ -137,12 +137,12 @@ async fn tls_gateway_with(text: &str, server: &Pair, files: &[(&str, &str)]) -> 
     gateway_with(text, &all).await
 }
 
-fn https(gw: &Gateway, path: &str) -> String {
+pub(crate) fn https(gw: &Gateway, path: &str) -> String {
     format!("https://{}{path}", gw.addr)
 }
 
 /// A client that trusts only `ca_pem` (no built-in roots) and does not pool.
-fn tls_client(ca_pem: &str) -> reqwest::ClientBuilder {
+pub(crate) fn tls_client(ca_pem: &str) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .timeout(Duration::from_secs(10))
@@ -155,7 +155,7 @@ async fn get_items(c: reqwest::ClientBuilder, gw: &Gateway) -> reqwest::Result<r
 }
 
 /// The error and its sources, for assertions on why a request failed.
-fn chain(e: &reqwest::Error) -> String {
+pub(crate) fn chain(e: &reqwest::Error) -> String {
     let mut out = e.to_string();
     let mut next = std::error::Error::source(e);
     while let Some(s) = next {
@@ -182,7 +182,7 @@ fn assert_untrusted_server(r: reqwest::Result<reqwest::Response>) {
 
 /// The server refused the connection during TLS. (The client may see the server's
 /// alert or only the closed connection, depending on timing; never a response.)
-fn assert_refused(r: reqwest::Result<reqwest::Response>, what: &str) {
+pub(crate) fn assert_refused(r: reqwest::Result<reqwest::Response>, what: &str) {
     match r {
         Ok(resp) => panic!("{what}: got {}", resp.status()),
         Err(e) => assert!(!e.is_timeout(), "{what}: {}", chain(&e)),

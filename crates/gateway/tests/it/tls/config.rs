@@ -8,8 +8,7 @@ use crate::support::*;
 
 fn load_with(server_cert: &str, server_key: Option<&str>) -> String {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("spec.yaml"), SPEC).unwrap();
-    std::fs::write(dir.path().join("admin-token"), ADMIN_TOKEN).unwrap();
+    write_base_files(dir.path());
     std::fs::write(dir.path().join("server.pem"), server_cert).unwrap();
     if let Some(key) = server_key {
         std::fs::write(dir.path().join("server.key"), key).unwrap();
