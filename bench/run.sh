@@ -11,6 +11,7 @@
 #   RUNS         measurements per target, interleaved        (default 3)
 #   WARMUP       wrk warm-up before each measurement         (default 2s)
 #   PROFILE      1: after measuring, `perf record` Portcullis under load (default 0)
+#   PROFILE_TARGET  which Portcullis target to profile: portcullis or portcullis-jwt (default portcullis)
 #   KEEP_LOGS    1: keep the full audit/access logs (default: trimmed to 20 lines)
 #   SKIP_BUILD   1: do not run cargo build (use the existing release binary)
 #   BENCH_NICE   niceness of every benchmark process (default -20 as root, else 0),
@@ -27,6 +28,7 @@ CONNECTIONS="${CONNECTIONS:-50}"
 RUNS="${RUNS:-3}"
 WARMUP="${WARMUP:-2s}"
 PROFILE="${PROFILE:-0}"
+PROFILE_TARGET="${PROFILE_TARGET:-portcullis}"
 KEEP_LOGS="${KEEP_LOGS:-0}"
 SKIP_BUILD="${SKIP_BUILD:-0}"
 REQ_PATH="/items/42"
@@ -353,7 +355,8 @@ done
 # ---------------------------------------------------------------------------
 if [ "$PROFILE" = 1 ] && command -v perf >/dev/null; then
     log "profiling portcullis (perf record -g, 5 s under load)"
-    "${PIN_LOAD[@]}" wrk -t1 -c"$CONNECTIONS" -d8s "${URL[portcullis]}" >"$OUT/wrk-portcullis-profile.txt" 2>&1 &
+    "${PIN_LOAD[@]}" wrk -t1 -c"$CONNECTIONS" -d8s -H "${HDR[$PROFILE_TARGET]}" "${URL[$PROFILE_TARGET]}" \
+        >"$OUT/wrk-$PROFILE_TARGET-profile.txt" 2>&1 &
     wrkpid=$!
     sleep 1
     perf record -F 999 -g --call-graph dwarf,16384 -p "$PC_PID" -o "$OUT/perf.data" -- sleep 5 \

@@ -9,6 +9,7 @@
 
 pub mod apikey;
 pub mod bind;
+mod claims;
 pub mod credential;
 pub mod fetch;
 pub mod introspect;

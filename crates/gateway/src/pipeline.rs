@@ -118,6 +118,25 @@ fn refuse(
     resp
 }
 
+/// The whole request body, within the limit (for checks that need all of it).
+async fn read_whole(incoming: Incoming, limit: u64, ex: &Exchange) -> Result<bytes::Bytes, Reject> {
+    let limited =
+        http_body_util::Limited::new(incoming, usize::try_from(limit).unwrap_or(usize::MAX));
+    let bytes = http_body_util::BodyExt::collect(limited)
+        .await
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                Reject::PayloadTooLarge
+            } else {
+                Reject::Malformed("the request body could not be read")
+            }
+        })?
+        .to_bytes();
+    ex.bytes_in
+        .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    Ok(bytes)
+}
+
 /// A signed request whose body does not match its `Content-Digest`.
 fn digest_reject(failure: authn::Failure) -> Reject {
     Reject::Unauthenticated {
@@ -186,19 +205,7 @@ async fn run(
     if verified.check_digest
         && let Some(whole) = incoming.take()
     {
-        let limited = http_body_util::Limited::new(whole, rt.config.limits.max_body_bytes as usize);
-        let bytes = http_body_util::BodyExt::collect(limited)
-            .await
-            .map_err(|e| {
-                if e.is::<http_body_util::LengthLimitError>() {
-                    Reject::PayloadTooLarge
-                } else {
-                    Reject::Malformed("the request body could not be read")
-                }
-            })?
-            .to_bytes();
-        ex.bytes_in
-            .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        let bytes = read_whole(whole, rt.config.limits.max_body_bytes, ex).await?;
         let checked = authn::signature::check_digest(&parts.headers, &bytes);
         gw.metrics.auth(
             &api.name,

@@ -3,6 +3,7 @@
 //! are not followed (a redirect is an error), so a provider cannot bounce the
 //! gateway to an address nobody configured.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -51,6 +52,40 @@ pub enum FetchError {
     /// The body is larger than the cap.
     #[error("body larger than {0} bytes")]
     TooLarge(usize),
+}
+
+/// An identity provider endpoint (keys, discovery, introspection): `https`, or
+/// `http` to a loopback host only (keys or answers fetched in clear over a network
+/// could be swapped in transit), and no credentials in the URL.
+pub fn endpoint(text: &str) -> Result<Uri, String> {
+    let uri: Uri = text.parse().map_err(|_| {
+        format!(
+            "`{}` is not a URL",
+            text.chars().take(200).collect::<String>()
+        )
+    })?;
+    let host = uri.host().ok_or("the URL has no host")?;
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return Err("the URL must not carry credentials".into());
+    }
+    match uri.scheme_str() {
+        Some("https") => Ok(uri),
+        Some("http") if is_loopback(host) => Ok(uri),
+        Some("http") => Err(
+            "plain http is allowed only to a loopback host (127.0.0.1, ::1, localhost); use https"
+                .into(),
+        ),
+        _ => Err("must be an https URL".into()),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl Fetcher {

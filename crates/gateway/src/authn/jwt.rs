@@ -9,7 +9,6 @@
 
 mod cache;
 mod check;
-mod claims;
 mod config;
 mod verify;
 

@@ -69,6 +69,22 @@ pub(crate) async fn auth_gateway(up: &Upstream, api_extra: &str) -> Gateway {
     gateway_with(&text, &[("spec.yaml", AUTH_SPEC)]).await
 }
 
+/// The audit `reason`s of the request events (`""` for none), in order, once
+/// `n` of them have been written.
+pub(crate) async fn reasons(gw: &Gateway, n: usize) -> Vec<String> {
+    let requests = || {
+        gw.audit_lines()
+            .into_iter()
+            .filter(|e| e["event"] == "request")
+            .collect::<Vec<_>>()
+    };
+    eventually("the request events", || requests().len() >= n).await;
+    requests()
+        .iter()
+        .map(|e| e["reason"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
 /// GET `path` with optional bearer token and API key.
 pub(crate) async fn call(
     gw: &Gateway,

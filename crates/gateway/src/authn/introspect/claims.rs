@@ -1,11 +1,10 @@
 //! An introspection response (RFC 7662 §2.2) read into a principal: activity,
 //! expiry, issuer and audience checks, then the configured claim mapping.
 
-use std::sync::Arc;
-
 use serde_json::{Map, Value};
 
 use super::IntrospectionConfig;
+use crate::authn::claims::{Mapping, seconds, strings};
 use crate::authn::{AuthMethod, Failure, Principal};
 
 /// What a response says about the token.
@@ -74,7 +73,9 @@ fn principal(
         return Err(Failure::WrongIssuer);
     }
     if !cfg.audiences.is_empty() {
-        let aud = strings(claims.get("aud"));
+        let aud = claims
+            .get("aud")
+            .map_or_else(Vec::new, |v| strings(v, true));
         if !aud.iter().any(|a| cfg.audiences.iter().any(|w| **a == **w)) {
             return Err(Failure::WrongAudience);
         }
@@ -84,57 +85,12 @@ fn principal(
         .or_else(|| text("client_id"))
         .ok_or(Failure::MissingClaim)?;
     let mut p = Principal::new(subject, iss.unwrap_or(provider), AuthMethod::Introspection);
-    p.roles = strings(lookup(&claims, &cfg.roles_claim));
-    p.scopes = strings(lookup(&claims, &cfg.scopes_claim));
-    p.tenant = cfg
-        .tenant_claim
-        .as_deref()
-        .and_then(|t| match lookup(&claims, t)? {
-            Value::String(s) if !s.is_empty() => Some(s.as_str().into()),
-            Value::Number(n) => Some(n.to_string().into()),
-            _ => None,
-        });
-    let amr_mfa = strings(claims.get("amr")).iter().any(|a| &**a == "mfa");
-    let acr_mfa = text("acr").is_some_and(|a| cfg.mfa_acr_values.iter().any(|v| v == a));
-    p.mfa = amr_mfa || acr_mfa;
-    p.credential_id = text("jti").map(Into::into);
-    p.claims = Arc::new(claims);
+    let mapping = Mapping {
+        roles: cfg.roles_claim.clone(),
+        scopes: cfg.scopes_claim.clone(),
+        tenant: cfg.tenant_claim.clone(),
+        mfa_acr_values: cfg.mfa_acr_values.clone(),
+    };
+    mapping.apply(&mut p, claims);
     Ok(p)
-}
-
-/// A claim by name, or by dotted path through nested objects (`realm_access.roles`).
-/// A name that exists as written wins (some claim names hold dots).
-fn lookup<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    if let Some(v) = claims.get(name) {
-        return Some(v);
-    }
-    let mut parts = name.split('.');
-    let mut v = claims.get(parts.next()?)?;
-    for part in parts {
-        v = v.as_object()?.get(part)?;
-    }
-    Some(v)
-}
-
-/// A space-separated string or an array of strings (others ignored), as a list.
-fn strings(v: Option<&Value>) -> Vec<Arc<str>> {
-    match v {
-        Some(Value::String(s)) => s.split_ascii_whitespace().map(Into::into).collect(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(Into::into)
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// A time claim: whole (or fractional, truncated) non-negative seconds.
-fn seconds(v: &Value) -> Option<u64> {
-    let n = v.as_number()?;
-    n.as_u64().or_else(|| {
-        let f = n.as_f64()?;
-        (f.is_finite() && f >= 0.0 && f < u64::MAX as f64).then_some(f as u64)
-    })
 }

@@ -1,8 +1,9 @@
 //! `identity_providers.<name>.introspection`: the raw config, its checks and
 //! the validated [`IntrospectionConfig`].
 
-use std::net::IpAddr;
 use std::time::Duration;
+
+pub use crate::authn::fetch::endpoint;
 
 use http::Uri;
 use rustls_pki_types::CertificateDer;
@@ -176,28 +177,4 @@ pub(crate) fn check(
         tenant_claim: raw.tenant_claim.clone(),
         mfa_acr_values: raw.mfa_acr_values.clone(),
     })
-}
-
-/// Parses and checks the endpoint: https, or http only to a loopback address.
-pub fn endpoint(text: &str) -> Result<Uri, String> {
-    let uri: Uri = text.parse().map_err(|_| format!("`{text}` is not a URL"))?;
-    let host = uri.host().ok_or_else(|| format!("`{text}` has no host"))?;
-    match uri.scheme_str() {
-        Some("https") => Ok(uri),
-        Some("http") if is_loopback(host) => Ok(uri),
-        Some("http") => Err(
-            "plain http is allowed only to a loopback address (127.0.0.1, ::1, localhost); use https"
-                .into(),
-        ),
-        _ => Err(format!("`{text}` is not an https:// URL")),
-    }
-}
-
-fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }

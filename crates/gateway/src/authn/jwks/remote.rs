@@ -9,7 +9,6 @@
 //! every such request waits for that same fetch: a flood of random `kid`s costs
 //! the IdP one request.
 
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
@@ -239,7 +238,7 @@ impl RemoteKeys {
                         doc.issuer.chars().take(200).collect::<String>()
                     ));
                 }
-                endpoint_uri(&doc.jwks_uri).map_err(|e| format!("jwks_uri: {e}"))
+                crate::authn::fetch::endpoint(&doc.jwks_uri).map_err(|e| format!("jwks_uri: {e}"))
             });
         match checked {
             Ok(uri) => {
@@ -343,39 +342,6 @@ pub(crate) fn ttl(headers: &HeaderMap, min: Duration, max: Duration) -> Duration
         Some(secs) => Duration::from_secs(secs).max(min).min(max.max(min)),
         None => min,
     }
-}
-
-/// A key or discovery endpoint: `https`, or `http` to a loopback host only
-/// (keys fetched in clear over a network could be swapped in transit).
-pub(crate) fn endpoint_uri(text: &str) -> Result<Uri, String> {
-    let uri: Uri = text.parse().map_err(|_| {
-        format!(
-            "`{}` is not a URL",
-            text.chars().take(200).collect::<String>()
-        )
-    })?;
-    let host = uri.host().ok_or("the URL has no host")?;
-    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
-        return Err("the URL must not carry credentials".into());
-    }
-    match uri.scheme_str() {
-        Some("https") => Ok(uri),
-        Some("http") if is_loopback(host) => Ok(uri),
-        Some("http") => Err(
-            "plain http is allowed only to a loopback host (127.0.0.1, ::1, localhost); use https"
-                .into(),
-        ),
-        _ => Err("must be an https URL".into()),
-    }
-}
-
-fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn error_kind(e: &FetchError) -> &'static str {

@@ -6,8 +6,9 @@ use http::HeaderMap;
 use jsonwebtoken::Algorithm;
 use serde_json::json;
 
-use super::remote::{endpoint_uri, ttl};
+use super::remote::ttl;
 use super::*;
+use crate::authn::fetch::endpoint as endpoint_uri;
 use crate::authn::jwt::tests::support::{TestKey, jwks};
 
 #[test]

@@ -17,8 +17,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::JwtConfig;
-use super::claims::{Mapping, seconds};
 use super::config::normalize_typ;
+use crate::authn::claims::{Mapping, seconds};
 use crate::authn::jwks::KeySet;
 use crate::authn::{Failure, Principal, now_secs};
 

@@ -134,23 +134,6 @@ fn prefix_of(key: &str) -> &str {
     &key[4..12]
 }
 
-/// Waits for `n` request events in the audit log and returns their reasons, in order.
-async fn reasons(gw: &Gateway, n: usize) -> Vec<String> {
-    eventually("the request events", || {
-        gw.audit_lines()
-            .iter()
-            .filter(|e| e["event"] == "request")
-            .count()
-            >= n
-    })
-    .await;
-    gw.audit_lines()
-        .iter()
-        .filter(|e| e["event"] == "request")
-        .map(|e| e["reason"].as_str().unwrap_or("").to_owned())
-        .collect()
-}
-
 fn challenges(resp: &reqwest::Response) -> Vec<String> {
     resp.headers()
         .get_all("www-authenticate")

@@ -237,23 +237,6 @@ fn provider_calls(result: &str, n: usize) -> String {
     )
 }
 
-/// The reasons of the request events in the audit log, once there are `n`.
-async fn reasons(gw: &Gateway, n: usize) -> Vec<String> {
-    eventually("the request events", || {
-        gw.audit_lines()
-            .iter()
-            .filter(|e| e["event"] == "request")
-            .count()
-            >= n
-    })
-    .await;
-    gw.audit_lines()
-        .iter()
-        .filter(|e| e["event"] == "request")
-        .map(|e| e["reason"].as_str().unwrap_or("").to_owned())
-        .collect()
-}
-
 const INVALID_TOKEN: &str = "Bearer realm=\"test\", error=\"invalid_token\"";
 
 /// A 503 `authentication-unavailable` with `Retry-After` and no challenge.

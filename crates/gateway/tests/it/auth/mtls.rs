@@ -5,6 +5,7 @@
 use rcgen::{CertificateParams, SanType};
 use serde_json::json;
 
+use super::reasons;
 use crate::support::*;
 use crate::tls::{
     Ca, Pair, assert_refused, client_params, https, tls_client, tls_config, tls_gateway_with,
@@ -119,23 +120,6 @@ async fn get(
         req = req.bearer_auth(t);
     }
     req.send().await
-}
-
-/// The audit `reason` of the request events, once `n` of them have been written.
-async fn reasons(gw: &Gateway, n: usize) -> Vec<serde_json::Value> {
-    eventually("the request events", || {
-        gw.audit_lines()
-            .iter()
-            .filter(|e| e["event"] == "request")
-            .count()
-            >= n
-    })
-    .await;
-    gw.audit_lines()
-        .into_iter()
-        .filter(|e| e["event"] == "request")
-        .map(|e| e["reason"].clone())
-        .collect()
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use reqwest::Method;
 
+use super::reasons;
 use crate::support::*;
 use crate::tls::{Ca, https, tls_client, tls_config, tls_gateway_with};
 
@@ -271,23 +272,6 @@ impl Signed {
         }
         req.send().await.unwrap()
     }
-}
-
-/// The audit `reason`s of the request events, once `n` of them have been written.
-async fn reasons(gw: &Gateway, n: usize) -> Vec<String> {
-    eventually("the request events", || {
-        gw.audit_lines()
-            .iter()
-            .filter(|e| e["event"] == "request")
-            .count()
-            >= n
-    })
-    .await;
-    gw.audit_lines()
-        .into_iter()
-        .filter(|e| e["event"] == "request")
-        .map(|e| e["reason"].as_str().unwrap_or_default().to_owned())
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use jsonwebtoken::{Algorithm, AlgorithmFamily};
 
 use super::super::config::{KeySource, RawJwt};
+use crate::authn::fetch::endpoint as endpoint_uri;
 use crate::authn::jwks::KeySet;
-use crate::authn::jwks::remote::endpoint_uri;
 use crate::config::Checker;
 
 /// The pinned algorithms: known, never `none`, HS* only with a secret and never mixed.

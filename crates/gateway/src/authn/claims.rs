@@ -1,5 +1,6 @@
-//! From a verified JWT payload to a [`Principal`]: subject, roles, scopes,
-//! tenant and MFA, as the issuer's config maps them.
+//! From verified claims (a JWT payload, an introspection response) to a
+//! [`Principal`]'s roles, scopes, tenant and MFA, as the provider's config maps
+//! them: one mapping for every token kind.
 
 use std::sync::Arc;
 
@@ -21,7 +22,7 @@ pub(crate) struct Mapping {
 }
 
 impl Mapping {
-    /// The principal of a verified payload (`sub` must be a string).
+    /// The principal of a verified JWT payload (`sub` must be a string).
     pub(crate) fn principal(
         &self,
         issuer: &Arc<str>,
@@ -32,6 +33,14 @@ impl Mapping {
             .and_then(Value::as_str)
             .ok_or(Failure::MissingClaim)?
             .into();
+        let mut p = Principal::new(subject, Arc::clone(issuer), AuthMethod::Jwt);
+        self.apply(&mut p, claims);
+        Ok(p)
+    }
+
+    /// Fills `p`'s roles, scopes, tenant, MFA flag, token id and times from the
+    /// claims, and keeps the claims.
+    pub(crate) fn apply(&self, p: &mut Principal, claims: Map<String, Value>) {
         let roles = lookup(&claims, &self.roles).map_or_else(Vec::new, |v| strings(v, false));
         let scopes = lookup(&claims, &self.scopes)
             .or_else(|| claims.get("scp"))
@@ -57,19 +66,14 @@ impl Mapping {
             .get("acr")
             .and_then(Value::as_str)
             .is_some_and(|acr| self.mfa_acr_values.iter().any(|v| v == acr));
-        Ok(Principal {
-            subject,
-            issuer: Arc::clone(issuer),
-            roles,
-            scopes,
-            tenant,
-            method: AuthMethod::Jwt,
-            mfa: amr_mfa || acr_mfa,
-            credential_id: claims.get("jti").and_then(Value::as_str).map(Arc::from),
-            issued_at: claims.get("iat").and_then(seconds),
-            expires_at: claims.get("exp").and_then(seconds),
-            claims: Arc::new(claims),
-        })
+        p.roles = roles;
+        p.scopes = scopes;
+        p.tenant = tenant;
+        p.mfa = amr_mfa || acr_mfa;
+        p.credential_id = claims.get("jti").and_then(Value::as_str).map(Arc::from);
+        p.issued_at = claims.get("iat").and_then(seconds);
+        p.expires_at = claims.get("exp").and_then(seconds);
+        p.claims = Arc::new(claims);
     }
 }
 
@@ -97,7 +101,7 @@ pub(crate) fn seconds(v: &Value) -> Option<u64> {
 }
 
 /// A string (space-separated when `split`) or an array of strings.
-fn strings(v: &Value, split: bool) -> Vec<Arc<str>> {
+pub(crate) fn strings(v: &Value, split: bool) -> Vec<Arc<str>> {
     match v {
         Value::String(s) if split => s.split_whitespace().map(Arc::from).collect(),
         Value::String(s) if !s.is_empty() => vec![Arc::from(s.as_str())],
