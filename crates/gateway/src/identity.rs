@@ -113,25 +113,9 @@ pub fn attach(
     cfg: &IdentityTokenConfig,
 ) {
     if api.identity.headers {
-        headers.insert(SUBJECT.clone(), value(&p.subject));
-        headers.insert(ISSUER.clone(), value(&p.issuer));
-        if !p.roles.is_empty() {
-            headers.insert(ROLES.clone(), value(&join(&p.roles, ",")));
+        for (name, value) in p.upstream_headers.get_or_init(|| plain_headers(p)) {
+            headers.insert(name.clone(), value.clone());
         }
-        if !p.scopes.is_empty() {
-            headers.insert(SCOPES.clone(), value(&join(&p.scopes, " ")));
-        }
-        if let Some(t) = &p.tenant {
-            headers.insert(TENANT.clone(), value(t));
-        }
-        headers.insert(
-            AUTH_METHOD.clone(),
-            HeaderValue::from_static(p.method.as_str()),
-        );
-        headers.insert(
-            MFA.clone(),
-            HeaderValue::from_static(if p.mfa { "true" } else { "false" }),
-        );
     }
     if api.identity.token
         && let Some(signer) = signer
@@ -141,6 +125,27 @@ pub fn attach(
     }
 }
 
+/// The plain identity headers of a principal.
+fn plain_headers(p: &Principal) -> Vec<(HeaderName, HeaderValue)> {
+    let mut out = vec![
+        (SUBJECT.clone(), value(&p.subject)),
+        (ISSUER.clone(), value(&p.issuer)),
+    ];
+    if !p.roles.is_empty() {
+        out.push((ROLES.clone(), value(&join(&p.roles, ","))));
+    }
+    if !p.scopes.is_empty() {
+        out.push((SCOPES.clone(), value(&join(&p.scopes, " "))));
+    }
+    if let Some(t) = &p.tenant {
+        out.push((TENANT.clone(), value(t)));
+    }
+    let method = HeaderValue::from_static(p.method.as_str());
+    let mfa = HeaderValue::from_static(if p.mfa { "true" } else { "false" });
+    out.extend([(AUTH_METHOD.clone(), method), (MFA.clone(), mfa)]);
+    out
+}
+
 fn join(items: &[Arc<str>], sep: &str) -> String {
     items.iter().map(|s| &**s).collect::<Vec<_>>().join(sep)
 }
@@ -148,6 +153,14 @@ fn join(items: &[Arc<str>], sep: &str) -> String {
 /// A header value from claim text: bytes outside visible ASCII (and `%`) are
 /// percent-encoded, so a claim can never add a header or break the line.
 fn value(text: &str) -> HeaderValue {
+    // The common case, plain visible ASCII, is copied once.
+    if text
+        .bytes()
+        .all(|b| (0x21..=0x7e).contains(&b) && b != b'%')
+        && let Ok(v) = HeaderValue::from_str(text)
+    {
+        return v;
+    }
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
         if (0x21..=0x7e).contains(&b) && b != b'%' || b == b' ' {

@@ -187,13 +187,19 @@ impl Metrics {
     /// Counts an authentication outcome: `result` is `success` or a
     /// [`Failure`](crate::authn::Failure) name; `method` an auth method or scheme kind.
     pub fn auth(&self, api: &str, method: &str, result: &str) {
+        self.auth_counter(api, method, result).inc();
+    }
+
+    /// The counter of one authentication outcome, to keep and increment without
+    /// a label lookup (the success counter of each bound scheme, on the hot path).
+    pub fn auth_counter(&self, api: &str, method: &str, result: &str) -> Counter {
         self.auth
             .get_or_create(&AuthLabels {
                 api: api.into(),
                 method: method.into(),
                 result: result.into(),
             })
-            .inc();
+            .clone()
     }
 
     /// Counts a call to an identity provider: `call` is `jwks`, `discovery` or

@@ -21,11 +21,11 @@ pub fn head(uri_len: usize, headers: &HeaderMap, limits: &Limits) -> Result<(), 
     let mut bytes = 0usize;
     for (name, value) in headers {
         bytes += name.as_str().len() + value.len() + 4;
-        if value
-            .as_bytes()
-            .iter()
-            .any(|&b| b == 0 || b == b'\r' || b == b'\n')
-        {
+        // No early exit: the whole value is scanned in vector-width steps.
+        let control = value.as_bytes().iter().fold(false, |found, &b| {
+            found | (b == 0) | (b == b'\r') | (b == b'\n')
+        });
+        if control {
             return Err(Reject::Malformed("control character in a header value"));
         }
     }

@@ -106,7 +106,7 @@ impl Runtime {
                     schemes: a
                         .spec
                         .as_ref()
-                        .map(|s| authn::bind(&a.name, s, &a.security, &providers))
+                        .map(|s| authn::bind(&a.name, s, &a.security, &providers, metrics))
                         .unwrap_or_default(),
                 })
             })

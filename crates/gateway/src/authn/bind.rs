@@ -10,10 +10,12 @@ use std::sync::Arc;
 
 use http::HeaderValue;
 use portcullis_openapi::{ApiKeyLocation, SecurityScheme, Spec};
+use prometheus_client::metrics::counter::Counter;
 use serde_saphyr::Spanned;
 
 use crate::authn::{Provider, ProviderConfig};
 use crate::config::Checker;
+use crate::metrics::Metrics;
 
 /// How a bound scheme's credential is taken from the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +48,9 @@ pub struct Bound {
     pub provider_name: Arc<str>,
     /// The `WWW-Authenticate` challenge for this scheme, if it has one.
     pub challenge: Option<HeaderValue>,
+    /// `portcullis_auth_total{api, method, result="success"}` for this scheme's
+    /// provider, resolved once.
+    pub success: Counter,
 }
 
 /// Which provider kinds can verify a scheme type; `Err` says why none can.
@@ -190,6 +195,7 @@ pub fn bind(
     spec: &Spec,
     bindings: &BTreeMap<String, String>,
     providers: &BTreeMap<String, Arc<Provider>>,
+    metrics: &Metrics,
 ) -> Vec<Option<Bound>> {
     spec.security_schemes
         .iter()
@@ -211,7 +217,9 @@ pub fn bind(
                 Credential::ClientCertificate => None,
             }
             .and_then(|c| HeaderValue::try_from(c).ok());
+            let success = metrics.auth_counter(api, provider.kind(), "success");
             Some(Bound {
+                success,
                 name: name.as_str().into(),
                 credential,
                 provider,

@@ -32,21 +32,18 @@ pub fn bearer(headers: &HeaderMap) -> Result<&str, Failure> {
     }
     let token = bytes[space..].trim_ascii_start();
     // RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-    let mut padding = false;
-    for &b in token {
-        let ok = if b == b'=' {
-            padding = true;
-            true
-        } else {
-            !padding
-                && (b.is_ascii_alphanumeric()
-                    || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
-        };
-        if !ok {
-            return Err(Failure::Malformed);
-        }
-    }
-    if token.first().is_none_or(|b| *b == b'=') {
+    let body_len = token.len() - token.iter().rev().take_while(|b| **b == b'=').count();
+    // No early exit, so the scan runs in vector-width steps (tokens are long).
+    let bad = token[..body_len].iter().fold(false, |bad, &b| {
+        bad | !(b.is_ascii_alphanumeric()
+            | (b == b'-')
+            | (b == b'.')
+            | (b == b'_')
+            | (b == b'~')
+            | (b == b'+')
+            | (b == b'/'))
+    });
+    if body_len == 0 || bad {
         return Err(Failure::Malformed);
     }
     // Only ASCII was let through.

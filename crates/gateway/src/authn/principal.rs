@@ -65,6 +65,9 @@ pub struct Principal {
     pub expires_at: Option<u64>,
     /// The raw claims (JWT payload or introspection response), for policies.
     pub claims: Arc<serde_json::Map<String, serde_json::Value>>,
+    /// The identity headers for the upstream, made once per principal (a cached
+    /// token's principal is shared by all its requests). See `identity::attach`.
+    pub upstream_headers: std::sync::OnceLock<Vec<(http::HeaderName, http::HeaderValue)>>,
 }
 
 impl Principal {
@@ -86,6 +89,7 @@ impl Principal {
             issued_at: None,
             expires_at: None,
             claims: Arc::default(),
+            upstream_headers: std::sync::OnceLock::new(),
         }
     }
 

@@ -73,12 +73,12 @@ pub async fn authenticate(
                     let r = verify(bound, parts, conn, shared).await;
                     // A signature whose body digest is still to be checked counts
                     // as a success only after that check (in the pipeline).
-                    if !(r.is_ok() && digest_pending(bound, parts)) {
-                        shared.metrics.auth(
-                            api,
-                            bound.provider.kind(),
-                            r.as_ref().map_or_else(|f| f.as_str(), |_| "success"),
-                        );
+                    match &r {
+                        Ok(_) if digest_pending(bound, parts) => {}
+                        Ok(_) => {
+                            bound.success.inc();
+                        }
+                        Err(f) => shared.metrics.auth(api, bound.provider.kind(), f.as_str()),
                     }
                     results.push((*index, r.clone()));
                     r
