@@ -278,11 +278,13 @@ declare -A URL=(
     [portcullis]="http://127.0.0.1:$PC_PORT$REQ_PATH"
     [portcullis-jwt]="http://127.0.0.1:$PC_PORT$JWT_PATH"
 )
-# Extra request header per target (wrk -H / curl -H).
+# Every target gets the same request bytes, token included: the public operation
+# forwards it untouched, the secured one verifies it. So the JWT row differs from the
+# passthrough row only by the authentication work, not by a longer request head.
 declare -A HDR=(
-    [upstream]="X-Bench: 1"
-    [nginx]="X-Bench: 1"
-    [portcullis]="X-Bench: 1"
+    [upstream]="Authorization: Bearer $JWT"
+    [nginx]="Authorization: Bearer $JWT"
+    [portcullis]="Authorization: Bearer $JWT"
     [portcullis-jwt]="Authorization: Bearer $JWT"
 )
 # Without the token the JWT target must refuse: the row measures verification.
@@ -437,7 +439,7 @@ RESULTS="$ROOT/bench/RESULTS.md"
     echo "- Machine: $NCPU CPUs, $CPU_MODEL; kernel $(uname -r)"
     echo "- Load average (1/5/15 min) before the run: $LOAD_BEFORE; after: $LOAD_AFTER (the benchmark itself keeps ~2 CPUs busy; a high value *before* means other work was running on the machine)."
     echo "- Versions: $NGINX_V; $WRK_V; portcullis $("$PORTCULLIS" --version 2>/dev/null | awk '{print $2}') commit \`$COMMIT\`$DIRTY (release profile)"
-    echo "- Command: \`DURATION=$DURATION CONNECTIONS=$CONNECTIONS RUNS=$RUNS bench/run.sh\`; each measurement is \`$WRK_CMD http://127.0.0.1:PORT$REQ_PATH\` after a $WARMUP warm-up; $RUNS runs per target, interleaved (upstream, nginx, portcullis, upstream, …); medians reported."
+    echo "- Command: \`DURATION=$DURATION CONNECTIONS=$CONNECTIONS RUNS=$RUNS bench/run.sh\`; each measurement is \`$WRK_CMD -H 'Authorization: Bearer <ES256 JWT, ${#JWT} bytes>' http://127.0.0.1:PORT$REQ_PATH\` (the JWT row: \`$JWT_PATH\`) after a $WARMUP warm-up; every target gets the same request bytes (the public operation forwards the token untouched, the secured one verifies it); $RUNS runs per target, interleaved (upstream, nginx, portcullis, portcullis-jwt, upstream, …); medians reported."
     echo "- Cores: $PINNING Each proxy has 1 worker: nginx \`worker_processes 1\`, Portcullis \`runtime.worker_threads: 1\` (the whole Portcullis process, including its audit writer, is confined to CPU 1)."
     echo "- Keep-alive: wrk → proxy keep-alive ($CONNECTIONS connections reused); proxy → upstream keep-alive (nginx \`keepalive 64\`, HTTP/1.1; Portcullis's pooled client). Logging: nginx writes an access log line per request, Portcullis an audit JSON line per request."
     echo "- Upstream: nginx, 1 worker, \`return 200 '$EXPECTED_BODY'\` (application/json), access log off, on CPU 0."
