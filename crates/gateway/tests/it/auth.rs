@@ -85,6 +85,15 @@ pub(crate) async fn reasons(gw: &Gateway, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// Every `WWW-Authenticate` challenge of a response, in order.
+pub(crate) fn challenges(resp: &reqwest::Response) -> Vec<String> {
+    resp.headers()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
 /// GET `path` with optional bearer token and API key.
 pub(crate) async fn call(
     gw: &Gateway,

@@ -134,14 +134,6 @@ fn prefix_of(key: &str) -> &str {
     &key[4..12]
 }
 
-fn challenges(resp: &reqwest::Response) -> Vec<String> {
-    resp.headers()
-        .get_all("www-authenticate")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect()
-}
-
 const HKEY_CHALLENGE: &str = "ApiKey realm=\"test\", in=\"header\", name=\"x-api-key\"";
 
 #[tokio::test]

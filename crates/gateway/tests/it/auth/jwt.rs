@@ -200,12 +200,7 @@ async fn me_status(gw: &Gateway, token: &str) -> u16 {
 /// Asserts the 401 of a presented, refused bearer token; returns its request id.
 async fn assert_invalid_token(resp: reqwest::Response, what: &str) -> String {
     assert_eq!(resp.status(), 401, "{what}");
-    let challenges: Vec<_> = resp
-        .headers()
-        .get_all("www-authenticate")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
+    let challenges = super::challenges(&resp);
     assert_eq!(challenges, [INVALID_TOKEN], "{what}");
     let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_problem(resp, 401, "unauthenticated").await;

@@ -30,12 +30,7 @@ async fn alternatives_are_or_and_schemes_within_one_are_and() {
     assert_eq!(up.last().headers["x-portcullis-subject"], "alice");
     // A challenge for every scheme the operation accepts.
     let resp = call(&gw, "/either", None, None).await;
-    let challenges: Vec<_> = resp
-        .headers()
-        .get_all("www-authenticate")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
+    let challenges = super::challenges(&resp);
     assert_eq!(
         challenges,
         [

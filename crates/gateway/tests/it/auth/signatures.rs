@@ -627,12 +627,7 @@ async fn no_signature_is_401_with_a_signature_challenge() {
     let gw = sig_gateway(&up, &keys).await;
 
     let resp = gw.get("/orders").await;
-    let challenges: Vec<_> = resp
-        .headers()
-        .get_all("www-authenticate")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
+    let challenges = super::challenges(&resp);
     assert_eq!(challenges, ["Signature realm=\"test\""]);
     assert_problem(resp, 401, "unauthenticated").await;
     // A Signature without its Signature-Input is malformed, not missing.
