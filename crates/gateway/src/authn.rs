@@ -15,6 +15,7 @@ pub mod fetch;
 pub mod introspect;
 pub mod jwks;
 pub mod jwt;
+pub mod memo;
 pub mod mint;
 pub mod mtls;
 mod principal;

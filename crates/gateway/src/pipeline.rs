@@ -40,6 +40,8 @@ pub struct Connection {
     pub forwarding: client::Peer,
     /// The client's TLS certificate (leaf), verified against the listener's client CAs.
     pub client_cert: Option<rustls_pki_types::CertificateDer<'static>>,
+    /// The last bearer token verified on this connection.
+    pub token_memo: authn::memo::TokenMemo,
 }
 
 impl Connection {
@@ -50,6 +52,7 @@ impl Connection {
             tls,
             forwarding: client::Peer::new(peer.ip(), tls),
             client_cert: None,
+            token_memo: authn::memo::TokenMemo::default(),
         }
     }
 }

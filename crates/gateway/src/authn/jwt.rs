@@ -121,6 +121,12 @@ impl JwtProvider {
         }
     }
 
+    /// The key-set generation: it changes whenever the keys do, so a verdict
+    /// remembered elsewhere (a connection's memo) is reused only while it holds.
+    pub fn generation(&self) -> u64 {
+        self.keys.generation()
+    }
+
     /// Verifies a compact JWS token.
     ///
     /// `KeysUnavailable` (a 503, not a 401) when no key set was ever obtained,

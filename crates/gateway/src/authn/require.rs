@@ -145,7 +145,22 @@ async fn verify(
     shared: &Shared,
 ) -> Result<Arc<Principal>, Failure> {
     let principal = match (&bound.credential, &*bound.provider) {
-        (Credential::Bearer, Provider::Jwt(p)) => p.verify(bearer(parts)?).await?,
+        (Credential::Bearer, Provider::Jwt(p)) => {
+            let token = bearer(parts)?;
+            // Read before verifying, like the token cache: a key change meanwhile
+            // leaves the memo stamped with the older generation.
+            let generation = p.generation();
+            let now = now_secs();
+            match conn.token_memo.get(&bound.provider, generation, token, now) {
+                Some(principal) => principal,
+                None => {
+                    let principal = p.verify(token).await?;
+                    conn.token_memo
+                        .put(&bound.provider, generation, token, &principal, now);
+                    principal
+                }
+            }
+        }
         (Credential::Bearer, Provider::Introspection(p)) => p.verify(bearer(parts)?).await?,
         (Credential::ApiKey { name, location }, Provider::ApiKeys(p)) => {
             p.verify(&super::credential::api_key(parts, name, *location)?)?

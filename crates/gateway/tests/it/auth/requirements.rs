@@ -147,3 +147,40 @@ async fn monitor_mode_lets_failures_through_and_records_them() {
     );
     assert_eq!(audit["decision"], "allow");
 }
+
+#[tokio::test]
+async fn each_token_on_a_kept_alive_connection_is_judged_on_its_own() {
+    // One client, one connection: the connection remembers its last verified
+    // token, which must not vouch for any other token sent on it.
+    let up = upstream().await;
+    let gw = auth_gateway(&up, "").await;
+    let c = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .build()
+        .unwrap();
+    let send = |t: String| {
+        let c = c.clone();
+        let url = format!("{}/me", gw.url);
+        async move { c.get(url).bearer_auth(t).send().await.unwrap().status() }
+    };
+    let good = token("alice", json!({}));
+    let expired = token("alice", json!({ "iat": now() - 7200, "exp": now() - 3600 }));
+    // One character of the signature changed (mid-segment, so it still decodes).
+    let at = good.rfind('.').unwrap() + 10;
+    let swap = if &good[at..=at] == "A" { "B" } else { "A" };
+    let forged = format!("{}{swap}{}", &good[..at], &good[at + 1..]);
+    assert_eq!(send(good.clone()).await, 200);
+    assert_eq!(send(expired).await, 401);
+    assert_eq!(send(forged).await, 401);
+    assert_eq!(send(good).await, 200);
+    let reasons = reasons(&gw, 4).await;
+    assert_eq!(
+        reasons,
+        [
+            "",
+            "unauthenticated: bearer: expired",
+            "unauthenticated: bearer: bad_signature",
+            ""
+        ]
+    );
+}
