@@ -413,6 +413,10 @@ OK_P99="$(awk -v r="$RATIO_P99" 'BEGIN { print (r <= 1.2) ? "PASS" : "FAIL" }')"
 RATIO_JWT="$(awk -v a="${M_RPS[portcullis-jwt]}" -v b="${M_RPS[portcullis]}" 'BEGIN { printf "%.3f", a / b }')"
 JWT_COST="$(awk -v r="$RATIO_JWT" 'BEGIN { printf "%.1f", (1 - r) * 100 }')"
 OK_JWT="$(awk -v r="$RATIO_JWT" 'BEGIN { print (r >= 0.95) ? "PASS" : "FAIL" }')"
+# The same ratio taken run by run (each JWT run right after its passthrough run, so
+# both see the same machine), then the median: less sensitive to drift between runs.
+PAIRED_JWT="$(paste <(echo "${RPS[portcullis-jwt]}" | tr ' ' '\n' | grep .) \
+    <(echo "${RPS[portcullis]}" | tr ' ' '\n' | grep .) | awk '{ printf "%.4f\n", $1 / $2 }' | median)"
 VERDICT=PASS
 [ "$OK_RPS" = PASS ] && [ "$OK_P99" = PASS ] || VERDICT=FAIL
 [ "$ERRORS_SEEN" = 0 ] || VERDICT="$VERDICT (with wrk errors, see below)"
@@ -463,7 +467,8 @@ RESULTS="$ROOT/bench/RESULTS.md"
     echo
     echo "| ratio Portcullis JWT / Portcullis passthrough | value | target | |"
     echo "|---|---:|---:|---|"
-    echo "| throughput (req/s) | $RATIO_JWT (cost $JWT_COST%) | ≥ 0.95 (cost ≤ 5%) | $OK_JWT |"
+    echo "| throughput (req/s), ratio of the medians | $RATIO_JWT (cost $JWT_COST%) | ≥ 0.95 (cost ≤ 5%) | $OK_JWT |"
+    echo "| throughput (req/s), median of the per-run ratios | $PAIRED_JWT | ≥ 0.95 | |"
     echo
     echo "**Result: $VERDICT** against the targets (throughput ratio ≥ 1.0 and p99 ratio ≤ 1.2)."
     echo
