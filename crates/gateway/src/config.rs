@@ -5,7 +5,8 @@
 //! result is what `Runtime::build` compiles; `portcullis check` stops after this step.
 
 mod build;
-pub(crate) use build::Checker;
+mod check;
+pub(crate) use check::Checker;
 mod error;
 mod raw;
 mod secret;

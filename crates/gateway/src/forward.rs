@@ -20,7 +20,7 @@ use crate::tls;
 
 pub use headers::{remove_hop_by_hop, strip_identity_headers};
 
-type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+pub(crate) type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 
 /// A group of upstream targets and the client that reaches them.
 #[derive(Debug)]
@@ -69,19 +69,7 @@ pub struct Inbound {
 impl Upstream {
     /// Builds the group and its connection pool.
     pub fn new(cfg: &UpstreamConfig) -> Result<Upstream, String> {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(cfg.connect_timeout));
-        http.set_nodelay(true);
-        let tls = tls::client_config(cfg.ca_bundle.as_deref())?;
-        let b = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http();
-        let connector = if cfg.http2 {
-            b.enable_http2().wrap_connector(http)
-        } else {
-            b.enable_http1().wrap_connector(http)
-        };
+        let connector = connector(cfg.ca_bundle.as_deref(), cfg.connect_timeout, cfg.http2)?;
         let mut builder = Client::builder(TokioExecutor::new());
         builder
             .timer(TokioTimer::new())
@@ -294,6 +282,27 @@ pub(crate) fn cause(e: &hyper_util::client::legacy::Error) -> String {
     }
     s.truncate(200);
     s
+}
+
+/// An http-or-https connector: TCP with `TCP_NODELAY` and a connect timeout, TLS
+/// against `ca_bundle` (public roots without one), HTTP/1.1 or HTTP/2 only.
+pub(crate) fn connector(
+    ca_bundle: Option<&[rustls_pki_types::CertificateDer<'static>]>,
+    connect_timeout: Duration,
+    http2: bool,
+) -> Result<Connector, String> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(connect_timeout));
+    http.set_nodelay(true);
+    let b = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls::client_config(ca_bundle)?)
+        .https_or_http();
+    Ok(if http2 {
+        b.enable_http2().wrap_connector(http)
+    } else {
+        b.enable_http1().wrap_connector(http)
+    })
 }
 
 /// Shared by all upstreams of a runtime.

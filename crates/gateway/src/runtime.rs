@@ -60,7 +60,7 @@ impl Runtime {
                 Err(e) => errors.push(ConfigError::at(&file, None, format!("upstreams.{name}"), e)),
             }
         }
-        let mut providers = HashMap::new();
+        let mut providers = std::collections::BTreeMap::new();
         for (name, p) in &config.identity_providers {
             match Provider::build(name, p, auth) {
                 Ok(p) => {
@@ -74,7 +74,6 @@ impl Runtime {
                 )),
             }
         }
-        let providers: std::collections::BTreeMap<_, _> = providers.into_iter().collect();
         let identity_key = if config.apis.iter().any(|a| a.identity.token) {
             match identity_key(&config, auth) {
                 Ok(k) => Some(k),

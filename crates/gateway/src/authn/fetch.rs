@@ -6,17 +6,13 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use crate::forward::Connector;
 use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls_pki_types::CertificateDer;
-
-use crate::tls;
-
-type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 
 /// A client for provider endpoints (public roots, or a configured CA bundle).
 #[derive(Clone, Debug)]
@@ -95,15 +91,7 @@ impl Fetcher {
         timeout: Duration,
         max_bytes: usize,
     ) -> Result<Fetcher, String> {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(timeout));
-        http.set_nodelay(true);
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls::client_config(ca_bundle)?)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
+        let connector = crate::forward::connector(ca_bundle, timeout, false)?;
         let client = Client::builder(TokioExecutor::new())
             .timer(TokioTimer::new())
             .pool_timer(TokioTimer::new())

@@ -269,11 +269,7 @@ impl KeySet {
 }
 
 fn hex_digest(bytes: &[u8]) -> String {
-    digest::digest(&digest::SHA256, bytes)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::hex(digest::digest(&digest::SHA256, bytes).as_ref())
 }
 
 #[cfg(test)]

@@ -50,10 +50,12 @@ pub async fn authenticate(
         Security::Required(alts) => alts,
     };
     let mut results: Vec<(usize, Result<Arc<Principal>, Failure>)> = Vec::new();
+    // The most telling failure so far; its answer (challenges and all) is built
+    // only when it outranks the one kept.
     let mut worst: Option<(u8, Reject)> = None;
-    let mut keep = |rank: u8, reject: Reject| {
+    let mut keep = |rank: u8, reject: &dyn Fn() -> Reject| {
         if worst.as_ref().is_none_or(|(r, _)| rank > *r) {
-            worst = Some((rank, reject));
+            worst = Some((rank, reject()));
         }
     };
     'alternatives: for alt in alternatives {
@@ -61,10 +63,9 @@ pub async fn authenticate(
         let mut check_digest = false;
         for (index, required) in alt {
             let Some(bound) = schemes.get(*index).and_then(Option::as_ref) else {
-                keep(
-                    1,
-                    unauthenticated("unbound", Failure::Missing, schemes, alternatives),
-                );
+                keep(1, &|| {
+                    unauthenticated("unbound", Failure::Missing, schemes, alternatives)
+                });
                 continue 'alternatives;
             };
             let result = match results.iter().find(|(i, _)| i == index) {
@@ -87,30 +88,26 @@ pub async fn authenticate(
             let principal = match result {
                 Ok(p) => p,
                 Err(f) if f.is_unavailable() => {
-                    keep(
-                        4,
-                        Reject::AuthUnavailable {
-                            provider: bound.provider_name.clone(),
-                            failure: f,
-                        },
-                    );
+                    keep(4, &|| Reject::AuthUnavailable {
+                        provider: bound.provider_name.clone(),
+                        failure: f,
+                    });
                     continue 'alternatives;
                 }
                 Err(f) => {
                     let rank = if f == Failure::Missing { 1 } else { 2 };
-                    keep(rank, unauthenticated(&bound.name, f, schemes, alternatives));
+                    keep(rank, &|| {
+                        unauthenticated(&bound.name, f, schemes, alternatives)
+                    });
                     continue 'alternatives;
                 }
             };
             if !granted(&principal, required) {
-                keep(
-                    3,
-                    Reject::InsufficientScope {
-                        scheme: bound.name.clone(),
-                        scope: required.join(" "),
-                        challenge: scope_challenge(bound, required),
-                    },
-                );
+                keep(3, &|| Reject::InsufficientScope {
+                    scheme: bound.name.clone(),
+                    scope: required.join(" "),
+                    challenge: scope_challenge(bound, required),
+                });
                 continue 'alternatives;
             }
             check_digest |= digest_pending(bound, parts);

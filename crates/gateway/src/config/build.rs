@@ -7,80 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lc_rs::digest;
-use serde_saphyr::Spanned;
 
+use super::check::Checker;
 use super::raw::{RawApi, RawConfig, RawListener, RawUpstream};
 use super::*;
 use crate::tls;
-
-/// Collects errors (and warnings) while walking the raw config; the stages'
-/// config checkers (`authn::*::check`) receive it too.
-pub(crate) struct Checker<'a> {
-    pub(crate) file: &'a Path,
-    /// The config file's directory: relative paths resolve from here.
-    pub(crate) base: PathBuf,
-    errors: Vec<ConfigError>,
-    /// Things that are allowed but probably wrong (`portcullis check` prints them).
-    pub(crate) warnings: Vec<ConfigError>,
-    files: Vec<PathBuf>,
-    stamps: Vec<Stamp>,
-}
-
-impl Checker<'_> {
-    /// Records an error at a value's position.
-    pub(crate) fn error<T>(
-        &mut self,
-        at: Option<&Spanned<T>>,
-        field: impl Into<String>,
-        msg: impl Into<String>,
-    ) {
-        let loc = at.map(|s| s.referenced);
-        self.errors
-            .push(ConfigError::at(self.file, loc, field, msg));
-    }
-
-    /// Records a warning at a value's position.
-    pub(crate) fn warn<T>(
-        &mut self,
-        at: Option<&Spanned<T>>,
-        field: impl Into<String>,
-        msg: impl Into<String>,
-    ) {
-        let loc = at.map(|s| s.referenced);
-        self.warnings
-            .push(ConfigError::at(self.file, loc, field, msg));
-    }
-
-    /// Resolves a secret reference (`env:`/`file:`), recording an error on failure.
-    pub(crate) fn secret(
-        &mut self,
-        at: &Spanned<String>,
-        field: impl Into<String>,
-    ) -> Option<Secret> {
-        match Secret::resolve(&at.value, &self.base) {
-            Ok(s) => {
-                if let Some(file) = at.value.strip_prefix("file:") {
-                    let p = self.base.join(file);
-                    self.stamps.push(stamp(&p));
-                    self.files.push(p);
-                }
-                Some(s)
-            }
-            Err(e) => {
-                self.error(Some(at), field, e);
-                None
-            }
-        }
-    }
-
-    /// A path from config, relative to the config file's directory; remembered for watching.
-    pub(crate) fn path(&mut self, rel: &str) -> PathBuf {
-        let p = self.base.join(rel);
-        self.stamps.push(stamp(&p));
-        self.files.push(p.clone());
-        p
-    }
-}
 
 pub(super) fn build(raw: &RawConfig, text: &str, file: &Path) -> Result<Config, ConfigErrors> {
     let base = file.parent().map(Path::to_path_buf).unwrap_or_default();

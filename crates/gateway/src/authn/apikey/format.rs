@@ -82,8 +82,7 @@ impl fmt::Display for KeyHash {
         } else {
             "sha256"
         };
-        write!(f, "{kind}:")?;
-        self.digest().iter().try_for_each(|b| write!(f, "{b:02x}"))
+        write!(f, "{kind}:{}", crate::hex(self.digest()))
     }
 }
 

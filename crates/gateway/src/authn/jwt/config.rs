@@ -172,12 +172,7 @@ impl fmt::Debug for CaBundle {
         for c in self.certs.iter() {
             ctx.update(c.as_ref());
         }
-        let d: String = ctx
-            .finish()
-            .as_ref()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let d = crate::hex(ctx.finish().as_ref());
         write!(f, "CaBundle({}, sha256:{d})", self.path.display())
     }
 }

@@ -38,8 +38,8 @@ pub(super) fn parse(der: &[u8]) -> Result<Facts, Failure> {
         return Err(Failure::Malformed);
     }
     let mut facts = Facts {
-        serial: hex(cert.raw_serial()),
-        fingerprint: hex(digest(&SHA256, der).as_ref()),
+        serial: crate::hex(cert.raw_serial()),
+        fingerprint: crate::hex(digest(&SHA256, der).as_ref()),
         not_before: cert.validity().not_before.timestamp(),
         not_after: cert.validity().not_after.timestamp(),
         ..Facts::default()
@@ -112,15 +112,6 @@ pub(super) fn valid_spiffe_id(id: &str) -> bool {
 pub(super) fn trust_domain(id: &str) -> Option<&str> {
     let rest = id.strip_prefix("spiffe://")?;
     Some(rest.split('/').next().unwrap_or(rest))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 #[cfg(test)]
