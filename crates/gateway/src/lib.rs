@@ -123,6 +123,13 @@ impl Gateway {
     }
 }
 
+/// Equality of secrets without a data-dependent early exit: every byte is
+/// compared (only a length difference answers early). Branch-free, so it also
+/// runs in vector steps on long tokens; `subtle` is used where speed matters less.
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Lower-case hex of bytes.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";

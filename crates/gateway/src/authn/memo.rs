@@ -62,7 +62,7 @@ impl TokenMemo {
         let valid = now < e.until
             && e.generation == generation
             && Weak::as_ptr(&e.provider) == Arc::as_ptr(provider);
-        (valid && same(&e.token, token.as_bytes())).then(|| Arc::clone(&e.principal))
+        (valid && crate::same_bytes(&e.token, token.as_bytes())).then(|| Arc::clone(&e.principal))
     }
 
     /// Remembers a principal just verified from `token` (verified with the key
@@ -90,11 +90,6 @@ impl TokenMemo {
         };
         *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(entry);
     }
-}
-
-/// Equality without a data-dependent early exit (the whole length is compared).
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
