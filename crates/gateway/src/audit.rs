@@ -87,6 +87,21 @@ pub struct RequestEvent {
     /// Who, when authenticated (failures are in `reason`: scheme and cause).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth: Option<AuthRecord>,
+    /// What the authorization policies decided, when the API has some.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authz: Option<AuthzRecord>,
+}
+
+/// An authorization decision as the audit log keeps it.
+#[derive(Debug, Serialize)]
+pub struct AuthzRecord {
+    /// `allow` or `deny`.
+    pub decision: &'static str,
+    /// `enforce`, or `monitor` (the API's decisions are recorded, not
+    /// enforced: a `deny` was let through).
+    pub mode: &'static str,
+    /// The policies that determined it (empty: no policy permitted it).
+    pub policies: Vec<Arc<str>>,
 }
 
 /// The verified identity of a request, as the audit log keeps it: never the

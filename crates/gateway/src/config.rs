@@ -8,6 +8,8 @@ mod build;
 mod check;
 pub(crate) use check::Checker;
 mod error;
+mod policies;
+pub use policies::*;
 mod raw;
 mod secret;
 pub mod units;
@@ -264,6 +266,9 @@ pub struct ApiConfig {
     pub public_by_default: bool,
     /// How the verified identity is passed upstream.
     pub identity: IdentityOptions,
+    /// The API's authorization policies (Cedar and shortcuts), compiled and
+    /// validated; `None`: no authorization beyond the spec's `security`.
+    pub authorization: Option<Arc<portcullis_policy::Policies>>,
 }
 
 /// What identifies one version of a file: modification time, size and inode
@@ -290,15 +295,19 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
 
 /// Like [`load`], from text already read; relative paths resolve beside `path`.
 pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
+    build::build(&parse_raw(text, path)?, text, path)
+}
+
+/// The YAML as written (duplicate keys refused), nothing resolved yet.
+fn parse_raw(text: &str, path: &Path) -> Result<raw::RawConfig, ConfigErrors> {
     let options = serde_saphyr::options! {
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
         with_snippet: false,
     };
-    let raw: raw::RawConfig = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
+    serde_saphyr::from_str_with_options(text, options).map_err(|e| {
         let message = first_line(&e.to_string());
-        ConfigError::at(path, e.location(), "", message)
-    })?;
-    build::build(&raw, text, path)
+        ConfigError::at(path, e.location(), "", message).into()
+    })
 }
 
 /// serde-saphyr's message without its own position suffix (we print ours first).

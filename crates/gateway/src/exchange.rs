@@ -35,6 +35,8 @@ pub struct Exchange {
     pub monitored: Option<Reject>,
     /// Who the request comes from, once authenticated.
     pub principal: Option<Arc<crate::authn::Principal>>,
+    /// What the API's authorization policies decided, when it has some.
+    pub authz: Option<crate::authz::Outcome>,
     /// Upstream group, status and time to response head, when forwarded.
     pub upstream: Option<(String, u16, f64)>,
     /// Request body bytes read (shared with the body wrapper).
@@ -61,6 +63,7 @@ impl Exchange {
             reject: None,
             monitored: None,
             principal: None,
+            authz: None,
             upstream: None,
             bytes_in: Arc::new(AtomicU64::new(0)),
         }

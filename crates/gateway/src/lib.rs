@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod audit;
 pub mod authn;
+pub mod authz;
 pub mod body;
 pub mod client;
 pub mod config;

@@ -42,6 +42,21 @@ struct ProviderLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AuthzLabels {
+    api: String,
+    operation: String,
+    decision: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DenialLabels {
+    api: String,
+    operation: String,
+    policy: String,
+    mode: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResultLabels {
     result: String,
 }
@@ -56,6 +71,8 @@ pub struct Metrics {
     reloads: Family<ResultLabels, Counter>,
     auth: Family<AuthLabels, Counter>,
     provider_calls: Family<ProviderLabels, Counter>,
+    authz: Family<AuthzLabels, Counter>,
+    denials: Family<DenialLabels, Counter>,
     /// Open client connections.
     pub open_connections: Gauge,
     /// Audit events dropped because the queue was full.
@@ -68,6 +85,8 @@ pub struct RouteMetrics {
     /// `[status class 1..=5][allow, reject]`.
     requests: [[Counter; 2]; 5],
     latency: Histogram,
+    /// Authorization decisions: `[allow, deny, monitored deny]`.
+    authz: [Counter; 3],
 }
 
 fn latency_histogram() -> Histogram {
@@ -94,6 +113,20 @@ impl Metrics {
         let reloads = Family::<ResultLabels, Counter>::default();
         let auth = Family::<AuthLabels, Counter>::default();
         let provider_calls = Family::<ProviderLabels, Counter>::default();
+        let authz = Family::<AuthzLabels, Counter>::default();
+        let denials = Family::<DenialLabels, Counter>::default();
+        registry.register(
+            "authz_decisions",
+            "Authorization decisions by API, operation and decision (`allow`, `deny`, \
+             `monitor_deny`: denied but let through in monitor mode)",
+            authz.clone(),
+        );
+        registry.register(
+            "authz_denials",
+            "Authorization denials by API, operation, the policy that determined them \
+             (`default-deny` when no policy permitted) and mode",
+            denials.clone(),
+        );
         registry.register(
             "auth",
             "Authentication outcomes by API, method and result (`success` or the failure reason)",
@@ -144,6 +177,8 @@ impl Metrics {
             reloads,
             auth,
             provider_calls,
+            authz,
+            denials,
             open_connections,
             audit_dropped,
         }
@@ -171,7 +206,48 @@ impl Metrics {
                 route: route.into(),
             })
             .clone();
-        RouteMetrics { requests, latency }
+        let authz = ["allow", "deny", "monitor_deny"].map(|decision| {
+            self.authz
+                .get_or_create(&AuthzLabels {
+                    api: api.into(),
+                    operation: operation.into(),
+                    decision: decision.into(),
+                })
+                .clone()
+        });
+        RouteMetrics {
+            requests,
+            latency,
+            authz,
+        }
+    }
+
+    /// Counts an authorization denial by the policy that determined it (each
+    /// of them, when several did); `enforced` false: monitor mode.
+    pub fn denial(
+        &self,
+        api: &str,
+        operation: &str,
+        policies: &[std::sync::Arc<str>],
+        enforced: bool,
+    ) {
+        let mode = if enforced { "enforce" } else { "monitor" };
+        let default = [std::sync::Arc::<str>::from("default-deny")];
+        let policies = if policies.is_empty() {
+            &default[..]
+        } else {
+            policies
+        };
+        for policy in policies {
+            self.denials
+                .get_or_create(&DenialLabels {
+                    api: api.into(),
+                    operation: operation.into(),
+                    policy: policy.to_string(),
+                    mode: mode.into(),
+                })
+                .inc();
+        }
     }
 
     /// Counts an upstream failure.
@@ -241,5 +317,15 @@ impl RouteMetrics {
         let class = usize::from(status / 100).clamp(1, 5) - 1;
         self.requests[class][usize::from(!allowed)].inc();
         self.latency.observe(seconds);
+    }
+
+    /// Counts an authorization decision (`enforced` false: monitor mode).
+    pub fn authz(&self, allowed: bool, enforced: bool) {
+        let i = match (allowed, enforced) {
+            (true, _) => 0,
+            (false, true) => 1,
+            (false, false) => 2,
+        };
+        self.authz[i].inc();
     }
 }

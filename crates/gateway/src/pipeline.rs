@@ -17,6 +17,7 @@ use hyper::body::Incoming;
 
 use crate::Gateway;
 use crate::authn;
+use crate::authz;
 use crate::body::{self, Counted};
 use crate::client;
 use crate::config::Mode;
@@ -166,7 +167,15 @@ async fn run(
 
     // route: only documented operations exist.
     ex.stage = "route";
-    let op = rt.router.route(req.method(), &path)?.clone();
+    let (op, path_params) = {
+        let (op, params) = rt.router.lookup(req.method(), &path)?;
+        // Only policies look at path parameters (no allocation for an API without).
+        let path_params: Vec<(&str, &str)> = match rt.apis[op.api].cfg.authorization {
+            Some(_) => params.iter().collect(),
+            None => Vec::new(),
+        };
+        (op.clone(), path_params)
+    };
     let api = &rt.apis[op.api];
     ex.operation = Some(op.clone());
 
@@ -202,14 +211,21 @@ async fn run(
     };
     // A signed request's body must match its signed `Content-Digest` before the
     // signature (and so the identity) is believed and before any of it goes
-    // upstream, so it is read whole, within the body limit.
+    // upstream, and policies that look at body fields need it parsed: then it is
+    // read whole, within the body limit.
+    let policies = api.cfg.authorization.as_deref();
+    let policy_reads_body = policies.is_some_and(|p| p.needs_body(&op.id));
     let mut incoming = Some(incoming);
     let mut buffered = None;
-    if verified.check_digest
+    if (verified.check_digest || policy_reads_body)
         && let Some(whole) = incoming.take()
     {
-        let bytes = read_whole(whole, rt.config.limits.max_body_bytes, ex).await?;
-        let checked = authn::signature::check_digest(&parts.headers, &bytes);
+        buffered = Some(read_whole(whole, rt.config.limits.max_body_bytes, ex).await?);
+    }
+    if verified.check_digest
+        && let Some(bytes) = &buffered
+    {
+        let checked = authn::signature::check_digest(&parts.headers, bytes);
         gw.metrics.auth(
             &api.name,
             "signature",
@@ -224,9 +240,30 @@ async fn run(
                 }
             }
         }
-        buffered = Some(bytes);
     }
     ex.principal = verified.principal.clone();
+
+    // authorize: the API's policies decide whether this principal may call this
+    // operation on this object (deny by default; monitor mode records a denial).
+    ex.stage = "authorize";
+    let owner_rule = match policies {
+        Some(policies) => {
+            authorize(
+                gw,
+                policies,
+                api,
+                &op,
+                &path,
+                &path_params,
+                &parts,
+                buffered.as_deref(),
+                conn,
+                ex,
+            )?;
+            policies.response_owner(&op.id)
+        }
+        None => None,
+    };
 
     // forward: clean headers, forwarding facts, the verified identity, the
     // bounded streaming body.
@@ -235,6 +272,10 @@ async fn run(
     forward::remove_hop_by_hop(&mut parts.headers);
     // Identity headers are the gateway's to set: whatever the client sent goes first.
     forward::strip_identity_headers(&mut parts.headers);
+    if owner_rule.is_some() {
+        // The response's owner is checked on its JSON: ask for it uncompressed.
+        parts.headers.remove(header::ACCEPT_ENCODING);
+    }
     if !api.cfg.identity.forward_credentials {
         for c in &verified.credentials {
             authn::credential::hide(&mut parts, c);
@@ -298,7 +339,99 @@ async fn run(
         inbound.latency.as_secs_f64() * 1000.0,
     ));
 
-    // respond: upstream internals never reach the client.
+    // respond: upstream internals never reach the client; an object that is not
+    // the caller's never leaves.
     ex.stage = "respond";
-    respond::upstream(inbound.response, api.cfg.replace_upstream_errors).await
+    let resp = respond::upstream(inbound.response, api.cfg.replace_upstream_errors).await?;
+    let (Some(rule), Some(policies)) = (owner_rule, policies) else {
+        return Ok(resp);
+    };
+    if ex.method == http::Method::HEAD {
+        // No body, nothing to own (and an empty 200 would not parse).
+        return Ok(resp);
+    }
+    let enforced = authz::enforced(policies, api.cfg.mode);
+    let mut monitored = None;
+    let checked = match respond::owner::buffer(
+        resp,
+        policies.max_response_bytes(),
+        enforced,
+        &mut monitored,
+    )
+    .await?
+    {
+        respond::owner::Buffered::Pass(resp) => Ok(resp),
+        respond::owner::Buffered::Json(json) => {
+            let principal = ex.principal.as_deref().map(authz::facts_of);
+            respond::owner::decide(json, rule, principal.as_ref(), enforced, &mut monitored)
+        }
+    };
+    if let Some(m) = monitored {
+        ex.monitored.get_or_insert(m);
+    }
+    checked
+}
+
+/// The authorize stage: decides, counts and records; a denial is a 403 unless
+/// the API is in monitor mode.
+#[allow(clippy::too_many_arguments)]
+fn authorize(
+    gw: &Gateway,
+    policies: &portcullis_policy::Policies,
+    api: &crate::runtime::ApiRuntime,
+    op: &crate::route::Operation,
+    path: &str,
+    path_params: &[(&str, &str)],
+    parts: &http::request::Parts,
+    body: Option<&[u8]>,
+    conn: &Connection,
+    ex: &mut Exchange,
+) -> Result<(), Reject> {
+    let enforced = authz::enforced(policies, api.cfg.mode);
+    let json = match body {
+        Some(b) if !b.is_empty() => match authz::json_body(b) {
+            Ok(v) => Some(v),
+            Err(why) if enforced => return Err(Reject::Malformed(why)),
+            Err(_) => None,
+        },
+        _ => None,
+    };
+    let facts = portcullis_policy::Facts {
+        operation: &op.id,
+        path,
+        principal: ex.principal.as_deref().map(authz::facts_of),
+        path_params,
+        query: parts.uri.query(),
+        headers: &parts.headers,
+        body: json.as_ref(),
+        client_ip: ex.client_ip,
+        tls: conn.tls,
+        mtls: conn.client_cert.is_some(),
+        now: ex.time,
+    };
+    let decision = policies.decide(&facts);
+    op.metrics.authz(decision.allowed, enforced);
+    if !decision.errors.is_empty() {
+        tracing::warn!(api = %api.name, operation = %op.id, errors = ?decision.errors, "policy evaluation errors");
+    }
+    ex.authz = Some(authz::Outcome {
+        allowed: decision.allowed,
+        enforced,
+        policies: decision.policies.clone(),
+    });
+    if decision.allowed {
+        return Ok(());
+    }
+    // Bounded label values: policy ids come from config.
+    gw.metrics
+        .denial(&api.name, &op.id, &decision.policies, enforced);
+    let reject = Reject::Denied {
+        policies: decision.policies,
+    };
+    if enforced {
+        Err(reject)
+    } else {
+        ex.monitored.get_or_insert(reject);
+        Ok(())
+    }
 }

@@ -49,6 +49,16 @@ pub enum Reject {
     },
     /// Refused by policy (the reason is for the audit log).
     Forbidden(&'static str),
+    /// Denied by the API's authorization policies.
+    Denied {
+        /// The policies that determined it (empty: no permit matched).
+        policies: Vec<std::sync::Arc<str>>,
+    },
+    /// The upstream's response belongs to someone else (response ownership check).
+    NotOwner,
+    /// The upstream's response could not be checked (too large, not JSON,
+    /// compressed): withheld, failing closed.
+    ResponseUnverifiable(&'static str),
     /// The request head did not arrive in time.
     RequestTimeout,
     /// The body is larger than allowed.
@@ -91,7 +101,11 @@ impl Reject {
             Reject::NotFound => StatusCode::NOT_FOUND,
             Reject::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Reject::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
-            Reject::InsufficientScope { .. } | Reject::Forbidden(_) => StatusCode::FORBIDDEN,
+            Reject::InsufficientScope { .. }
+            | Reject::Forbidden(_)
+            | Reject::Denied { .. }
+            | Reject::NotOwner => StatusCode::FORBIDDEN,
+            Reject::ResponseUnverifiable(_) => StatusCode::BAD_GATEWAY,
             Reject::AuthUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Reject::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Reject::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -116,7 +130,8 @@ impl Reject {
             Reject::Unauthenticated { .. } => "unauthenticated",
             Reject::InsufficientScope { .. } => "insufficient-scope",
             Reject::AuthUnavailable { .. } => "authentication-unavailable",
-            Reject::Forbidden(_) => "forbidden",
+            Reject::Forbidden(_) | Reject::Denied { .. } | Reject::NotOwner => "forbidden",
+            Reject::ResponseUnverifiable(_) => "response-unverifiable",
             Reject::RequestTimeout => "request-timeout",
             Reject::PayloadTooLarge => "payload-too-large",
             Reject::UriTooLong => "uri-too-long",
@@ -156,7 +171,13 @@ impl Reject {
                 "Service unavailable",
                 "Credentials cannot be verified right now; retry later.",
             ),
-            Reject::Forbidden(_) => ("Forbidden", "This request is not allowed."),
+            Reject::Forbidden(_) | Reject::Denied { .. } | Reject::NotOwner => {
+                ("Forbidden", "This request is not allowed.")
+            }
+            Reject::ResponseUnverifiable(_) => (
+                "Bad gateway",
+                "The response of the service behind the gateway could not be checked.",
+            ),
             Reject::RequestTimeout => ("Request timeout", "The request was not received in time."),
             Reject::PayloadTooLarge => (
                 "Payload too large",
@@ -206,7 +227,17 @@ impl Reject {
             Reject::AuthUnavailable { provider, failure } => {
                 format!("{}: {provider}: {failure}", self.kind())
             }
-            Reject::Forbidden(why) => format!("{}: {why}", self.kind()),
+            Reject::Forbidden(why) | Reject::ResponseUnverifiable(why) => {
+                format!("{}: {why}", self.kind())
+            }
+            Reject::Denied { policies } if policies.is_empty() => {
+                format!("{}: no policy permits it", self.kind())
+            }
+            Reject::Denied { policies } => {
+                let ids: Vec<&str> = policies.iter().map(|p| &**p).collect();
+                format!("{}: denied by {}", self.kind(), ids.join(", "))
+            }
+            Reject::NotOwner => format!("{}: the response belongs to someone else", self.kind()),
             Reject::UpstreamError {
                 status,
                 body_sha256,

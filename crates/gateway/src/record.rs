@@ -97,6 +97,11 @@ impl Recorded {
                 credential_id: p.credential_id.clone(),
                 mfa: p.mfa,
             }),
+            authz: ex.authz.map(|a| crate::audit::AuthzRecord {
+                decision: if a.allowed { "allow" } else { "deny" },
+                mode: if a.enforced { "enforce" } else { "monitor" },
+                policies: a.policies,
+            }),
         })));
     }
 }

@@ -1,5 +1,7 @@
 //! The way back: upstream responses cleaned, errors withheld, security headers added.
 
+pub mod owner;
+
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Response, header};

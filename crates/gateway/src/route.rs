@@ -172,13 +172,22 @@ impl Router {
 
     /// Finds the operation for a method and a canonical path.
     pub fn route(&self, method: &Method, path: &str) -> Result<&Arc<Operation>, Reject> {
+        self.lookup(method, path).map(|(op, _)| op)
+    }
+
+    /// Like [`route`](Self::route), with the path parameters as matched.
+    pub fn lookup<'r, 'p>(
+        &'r self,
+        method: &Method,
+        path: &'p str,
+    ) -> Result<(&'r Arc<Operation>, matchit::Params<'r, 'p>), Reject> {
         let m = self.tree.at(path).map_err(|_| Reject::NotFound)?;
         let entry = &self.entries[*m.value];
         entry
             .ops
             .iter()
             .find(|(m, _)| m.as_ref().is_none_or(|m| m == method))
-            .map(|(_, op)| op)
+            .map(|(_, op)| (op, m.params))
             .ok_or_else(|| Reject::MethodNotAllowed {
                 allow: entry.allow.clone(),
             })
@@ -208,6 +217,7 @@ mod tests {
                 token: false,
                 forward_credentials: false,
             },
+            authorization: None,
         }
     }
 
@@ -223,6 +233,8 @@ mod tests {
         .expect("router");
         assert_eq!(&*r.route(&Method::GET, "/x/a/me").expect("me").id, "me");
         assert_eq!(&*r.route(&Method::GET, "/x/a/42").expect("getA").id, "getA");
+        let (_, params) = r.lookup(&Method::GET, "/x/a/42").expect("getA");
+        assert_eq!(params.iter().collect::<Vec<_>>(), [("id", "42")]);
         assert_eq!(
             r.route(&Method::DELETE, "/x/a/42").expect("delA").security,
             Security::Required(vec![vec![(0, vec![])]])

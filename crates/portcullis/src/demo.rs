@@ -30,6 +30,17 @@ apis:
     identity: { headers: true, token: true }   # the bank verifies the signed identity token
 "#;
 
+/// The bank example's config: its `authorization:` section (the last entry of
+/// its API) is appended to `CONFIG`, so that the demo enforces exactly the
+/// policies `portcullis policy test examples/bank/policy-tests.yaml` checks.
+const BANK_CONFIG: &str = include_str!("../../../examples/bank/portcullis.yaml");
+
+/// The bank example's Cedar policies, which its authorization section names.
+const BANK_POLICIES: &str = include_str!("../../../examples/bank/policies/bank.cedar");
+
+/// Where `BANK_CONFIG` names the policies, relative to the config.
+const BANK_POLICIES_FILE: &str = "policies/bank.cedar";
+
 /// The demo IdP's issuer (matches `CONFIG`).
 const DEMO_ISSUER: &str = "https://idp.demo.local";
 
@@ -55,24 +66,42 @@ pub(crate) fn run(port: u16, admin_port: u16) -> anyhow::Result<()> {
         let key_path = dir.path().join("demo-idp-key.pem");
         std::fs::write(&key_path, idp.to_pem())?;
         std::fs::write(dir.path().join("demo-idp-jwks.json"), idp.jwks().to_string())?;
-        let mint = |sub: &str, roles: &[&str], scope: &str| -> anyhow::Result<String> {
+        let mint = |sub: &str, roles: &[&str], scope: &str, extra: serde_json::Value| {
             let now = portcullis_gateway::authn::now_secs();
-            idp.sign(&serde_json::json!({
+            let mut claims = serde_json::json!({
                 "iss": DEMO_ISSUER, "aud": "bank", "sub": sub, "roles": roles, "scope": scope,
                 "iat": now, "nbf": now, "exp": now + 3600, "jti": format!("demo-{sub}-{now}"),
                 "amr": ["pwd"],
-            }))
-            .map_err(anyhow::Error::msg)
+            });
+            if let (Some(claims), serde_json::Value::Object(extra)) = (claims.as_object_mut(), extra)
+            {
+                claims.extend(extra);
+            }
+            idp.sign(&claims).map_err(anyhow::Error::msg)
         };
-        let alice = mint("u-alice", &["customer"], "accounts:read transfers:write")?;
-        let admin_user = mint("u-admin", &["admin"], "admin")?;
+        // The policies read the customer's `accounts` and the admin's second factor.
+        let alice = mint(
+            "u-alice",
+            &["customer"],
+            "accounts:read transfers:write",
+            serde_json::json!({ "accounts": ["acc-1001", "acc-1002"] }),
+        )?;
+        let admin_user = mint(
+            "u-admin",
+            &["admin"],
+            "admin",
+            serde_json::json!({ "amr": ["pwd", "mfa"] }),
+        )?;
         let token = random_token().context("cannot read random bytes for the admin token")?;
         std::fs::write(dir.path().join("admin-token"), &token)?;
         std::fs::write(dir.path().join("openapi.yaml"), portcullis_bank::OPENAPI_SPEC)?;
+        std::fs::create_dir_all(dir.path().join("policies"))?;
+        std::fs::write(dir.path().join(BANK_POLICIES_FILE), BANK_POLICIES)?;
         let config = CONFIG
             .replace("{PORT}", &port.to_string())
             .replace("{ADMIN_PORT}", &admin_port.to_string())
-            .replace("{BANK}", &bank.to_string());
+            .replace("{BANK}", &bank.to_string())
+            + bank_authorization()?;
         let path = dir.path().join("portcullis.yaml");
         std::fs::write(&path, config)?;
         let running = portcullis_gateway::server::start(&path).await?;
@@ -106,13 +135,23 @@ Try these (compare with the bank directly by swapping the address):
   ALICE={alice}
   ADMIN={admin_user}
   curl -i -H "Authorization: Bearer $ALICE" http://{gw}/v2/accounts
+  # BOLA: alice reads her own account, but bob's is refused (403) though the bank would answer
+  curl -i -H "Authorization: Bearer $ALICE" http://{gw}/v2/accounts/acc-1001
+  curl -i -H "Authorization: Bearer $ALICE" http://{gw}/v2/accounts/acc-2001
+  # the bank lists anyone's accounts on request; the gateway drops bob's from alice's answer
+  curl -s -H "Authorization: Bearer $ALICE" 'http://{gw}/v2/accounts?owner=u-bob'
+  # BFLA: the admin area needs the admin role and MFA (alice: 403; the admin's token has MFA)
+  curl -i -H "Authorization: Bearer $ALICE" http://{gw}/v2/admin/users
+  curl -i -H "Authorization: Bearer $ADMIN" http://{gw}/v2/admin/users
+  # the Cedar schema the policies ({policies}) are written against
+  cargo run -q -p portcullis -- policy schema -c {config} --api bank
   # identity headers cannot be spoofed: the gateway strips them and signs its own
   curl -i -H "Authorization: Bearer $ALICE" -H 'X-Portcullis-Subject: u-admin' http://{gw}/v2/accounts
   # revoke every token of alice ("log out everywhere"), then retry the request above
   curl -s -X POST -H 'Authorization: Bearer {token}' -d '{{"subject":"u-alice"}}' \
        -H 'content-type: application/json' http://{admin}/revocations/subjects
   # mint your own tokens with the demo IdP key:
-  cargo run -q -p portcullis -- token mint --key {key} --iss {issuer} --aud bank --sub u-bob --roles customer
+  cargo run -q -p portcullis -- token mint --key {key} --iss {issuer} --aud bank --sub u-bob --roles customer --claim 'accounts=["acc-2001"]'
   # operations: metrics and the live config
   curl -s -H 'Authorization: Bearer {token}' http://{admin}/metrics | grep portcullis_requests
   curl -s -H 'Authorization: Bearer {token}' http://{admin}/config
@@ -123,10 +162,20 @@ Press Ctrl-C to stop.
             key = key_path.display(),
             issuer = DEMO_ISSUER,
             audit = dir.path().join("audit.jsonl").display(),
+            policies = dir.path().join(BANK_POLICIES_FILE).display(),
         );
         running.until_signalled().await?;
         Ok(())
     })
+}
+
+/// The `authorization:` section of the bank example's API, from its line to
+/// the end of the file.
+fn bank_authorization() -> anyhow::Result<&'static str> {
+    let start = BANK_CONFIG
+        .find("\n    authorization:\n")
+        .context("the bank example's config has no `authorization:` section")?;
+    Ok(&BANK_CONFIG[start + 1..])
 }
 
 fn random_token() -> std::io::Result<String> {

@@ -2,6 +2,7 @@
 
 mod demo;
 mod keys;
+mod policy;
 mod token;
 
 use std::path::PathBuf;
@@ -64,6 +65,14 @@ enum Command {
         #[command(subcommand)]
         command: keys::KeysCommand,
     },
+    /// Work with an API's authorization policies without running the gateway:
+    /// `policy test FILE` decides test cases and compares them with what they
+    /// expect (for CI), `policy schema` prints the Cedar schema policies are
+    /// written against.
+    Policy {
+        #[command(subcommand)]
+        command: policy::PolicyCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -75,6 +84,7 @@ fn main() -> ExitCode {
         Command::Demo { port, admin_port } => demo::run(port, admin_port),
         Command::Token(args) => token::run(args),
         Command::Keys { command } => keys::run(command),
+        Command::Policy { command } => return policy::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

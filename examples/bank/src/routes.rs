@@ -161,16 +161,18 @@ fn rate(code: &str) -> Response<Body> {
     }
 }
 
-/// The subject's accounts, or every account when nobody is named.
+/// The accounts of `?owner=` if given, else the subject's, else every account.
+/// Naive: `?owner=` is believed whoever asks (list BOLA).
 fn accounts(bank: &Bank, subject: Option<&str>, query: Option<&str>) -> Response<Body> {
     let limit = match limit(query) {
         Ok(limit) => limit,
         Err(()) => return reply::error(StatusCode::BAD_REQUEST, "invalid limit"),
     };
+    let owner = query_param(query, "owner").or(subject);
     let accounts: Vec<_> = bank
         .accounts
         .iter()
-        .filter(|a| subject.is_none_or(|s| a.owner == s))
+        .filter(|a| owner.is_none_or(|o| a.owner == o))
         .take(limit)
         .collect();
     reply::json(StatusCode::OK, &json!({ "accounts": accounts }))
@@ -178,14 +180,18 @@ fn accounts(bank: &Bank, subject: Option<&str>, query: Option<&str>) -> Response
 
 /// `?limit=N`; absent means no limit.
 fn limit(query: Option<&str>) -> Result<usize, ()> {
-    let value = query
-        .into_iter()
-        .flat_map(|q| q.split('&'))
-        .find_map(|pair| pair.strip_prefix("limit="));
-    match value {
+    match query_param(query, "limit") {
         None => Ok(usize::MAX),
         Some(v) => v.parse().map_err(|_| ()),
     }
+}
+
+/// The first value of query parameter `name`, as sent (ids need no decoding).
+fn query_param<'q>(query: Option<&'q str>, name: &str) -> Option<&'q str> {
+    query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
 }
 
 fn account(bank: &Bank, id: &str) -> Response<Body> {
@@ -256,5 +262,15 @@ mod tests {
         assert_eq!(limit(None), Ok(usize::MAX));
         assert_eq!(limit(Some("a=b&limit=2")), Ok(2));
         assert_eq!(limit(Some("limit=-1")), Err(()));
+    }
+
+    #[test]
+    fn query_params_are_found_by_whole_name() {
+        assert_eq!(
+            query_param(Some("owner=u-bob&limit=1"), "owner"),
+            Some("u-bob")
+        );
+        assert_eq!(query_param(Some("owners=x"), "owner"), None);
+        assert_eq!(query_param(None, "owner"), None);
     }
 }

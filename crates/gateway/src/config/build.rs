@@ -464,6 +464,18 @@ fn api(
             BTreeMap::new()
         }
     };
+    let authorization = match (&a.authorization, &spec) {
+        (None, _) => None,
+        (Some(raw), Some(spec)) => authorization(c, &field, raw, spec),
+        (Some(_), None) => {
+            c.error(
+                Some(&a.name),
+                format!("{field}.authorization"),
+                "authorization needs the API's spec (its operations are the policies' actions)",
+            );
+            None
+        }
+    };
     Some(ApiConfig {
         name: a.name.value.clone(),
         spec,
@@ -479,11 +491,36 @@ fn api(
             token: a.identity.token.unwrap_or(false),
             forward_credentials: a.identity.forward_credentials.unwrap_or(false),
         },
+        authorization,
     })
 }
 
+/// Compiles an API's policies; their problems become config errors naming the
+/// policy file (or the config file) with line and field.
+fn authorization(
+    c: &mut Checker<'_>,
+    field: &str,
+    raw: &portcullis_policy::RawAuthorization,
+    spec: &portcullis_openapi::Spec,
+) -> Option<Arc<portcullis_policy::Policies>> {
+    let config_file = c.file.to_path_buf();
+    // Stamped as resolved, just before the policy crate reads them.
+    let compiled =
+        portcullis_policy::Policies::compile(raw, spec, &config_file, &mut |rel| c.path(rel));
+    match compiled {
+        Ok(p) => Some(Arc::new(p)),
+        Err(errors) => {
+            for e in errors {
+                c.errors
+                    .push(super::policies::config_error(&config_file, field, e));
+            }
+            None
+        }
+    }
+}
+
 /// `/` and `` become ``; `/bank/` becomes `/bank`; anything odd is refused.
-fn canonical_base_path(p: &str) -> Result<String, String> {
+pub(super) fn canonical_base_path(p: &str) -> Result<String, String> {
     let t = p.trim_end_matches('/');
     if !p.starts_with('/') {
         return Err("must start with `/`".into());

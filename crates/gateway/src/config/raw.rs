@@ -193,4 +193,6 @@ pub(crate) struct RawApi {
     pub(crate) public_by_default: Option<bool>,
     #[serde(default)]
     pub(crate) identity: RawIdentity,
+    #[serde(default)]
+    pub(crate) authorization: Option<portcullis_policy::RawAuthorization>,
 }

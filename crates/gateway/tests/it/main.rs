@@ -7,6 +7,7 @@ mod support;
 
 mod admin;
 mod auth;
+mod authz;
 mod config;
 mod limits;
 mod proxy;

@@ -1,0 +1,162 @@
+//! Authorization: after authentication, the API's Cedar policies (and the
+//! shortcuts compiled into them) decide whether this principal may call this
+//! operation on this object. See `portcullis_policy` for the model.
+
+use std::fmt;
+use std::sync::Arc;
+
+use portcullis_policy::{Mode, Policies, PrincipalFacts};
+use serde::de::{Deserialize, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
+
+use crate::authn::Principal;
+use crate::config;
+
+/// What one request's authorization decided, for the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The policies allowed it.
+    pub allowed: bool,
+    /// The decision was enforced (false: monitor mode, a denial let through).
+    pub enforced: bool,
+    /// The policies that determined it.
+    pub policies: Vec<Arc<str>>,
+}
+
+/// The principal as the policies see it (borrowed, nothing copied).
+pub fn facts_of(p: &Principal) -> PrincipalFacts<'_> {
+    PrincipalFacts {
+        method: p.method.as_str(),
+        subject: &p.subject,
+        issuer: &p.issuer,
+        roles: &p.roles,
+        scopes: &p.scopes,
+        tenant: p.tenant.as_deref(),
+        mfa: p.mfa,
+        issued_at: p.issued_at,
+        claims: &p.claims,
+    }
+}
+
+/// Whether the API's decisions are enforced: the authorization section's own
+/// mode, else the API's.
+pub fn enforced(policies: &Policies, api_mode: config::Mode) -> bool {
+    match policies.mode() {
+        Some(Mode::Enforce) => true,
+        Some(Mode::Monitor) => false,
+        None => api_mode == config::Mode::Enforce,
+    }
+}
+
+/// A request body as the policies read it: JSON in which no object repeats a
+/// key. Parsers disagree on which of two equal keys counts (serde_json keeps
+/// the last, others the first), so a decision on one of them could let the
+/// upstream act on the other (`{"from": "victim", "from": "mine"}`).
+pub fn json_body(bytes: &[u8]) -> Result<Value, &'static str> {
+    match serde_json::from_slice::<Unique>(bytes) {
+        Ok(Unique(value)) => Ok(value),
+        // Syntax and end-of-input errors are the parser's; the only data error
+        // on well-formed JSON is ours.
+        Err(e) if e.classify() == serde_json::error::Category::Data => {
+            Err("the request body repeats a JSON key")
+        }
+        Err(_) => Err("the request body is not JSON"),
+    }
+}
+
+/// A JSON value whose objects have no repeated key.
+struct Unique(Value);
+
+impl<'de> Deserialize<'de> for Unique {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Unique, D::Error> {
+        d.deserialize_any(UniqueVisitor)
+    }
+}
+
+struct UniqueVisitor;
+
+impl<'de> Visitor<'de> for UniqueVisitor {
+    type Value = Unique;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Unique, E> {
+        Ok(Unique(Value::Null))
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Unique, E> {
+        Ok(Unique(Value::Bool(v)))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Unique, E> {
+        Ok(Unique(Value::Number(v.into())))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Unique, E> {
+        Ok(Unique(Value::Number(v.into())))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Unique, E> {
+        // JSON numbers are finite.
+        Ok(Unique(
+            Number::from_f64(v).map_or(Value::Null, Value::Number),
+        ))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Unique, E> {
+        Ok(Unique(Value::String(v.to_owned())))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Unique, E> {
+        Ok(Unique(Value::String(v)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Unique, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Unique(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Unique(Value::Array(items)))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Unique, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(A::Error::custom("duplicate key"));
+            }
+            let Unique(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Unique(Value::Object(object)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repeated_key_anywhere_is_refused() {
+        let parsed = json_body(br#"{"a": [1, -2, 2.5, null, true, "x"], "b": {"c": "d"}}"#);
+        assert_eq!(
+            parsed,
+            Ok(serde_json::json!({"a": [1, -2, 2.5, null, true, "x"], "b": {"c": "d"}}))
+        );
+        assert_eq!(
+            json_body(br#"{"from": "b1", "from": "a1"}"#),
+            Err("the request body repeats a JSON key")
+        );
+        assert_eq!(
+            json_body(br#"{"x": [{"k": 1, "k": 2}]}"#),
+            Err("the request body repeats a JSON key")
+        );
+        assert_eq!(json_body(b"from=a1"), Err("the request body is not JSON"));
+        assert_eq!(
+            json_body(br#"{"a": 1} x"#),
+            Err("the request body is not JSON")
+        );
+    }
+}
