@@ -53,14 +53,31 @@ pub fn enforced(policies: &Policies, api_mode: config::Mode) -> bool {
 /// the last, others the first), so a decision on one of them could let the
 /// upstream act on the other (`{"from": "victim", "from": "mine"}`).
 pub fn json_body(bytes: &[u8]) -> Result<Value, &'static str> {
+    json_unique(bytes).map_err(|e| match e {
+        BadJson::RepeatedKey => "the request body repeats a JSON key",
+        BadJson::Invalid => "the request body is not JSON",
+    })
+}
+
+/// Why bytes are not JSON the gateway decides on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadJson {
+    /// Well-formed, but an object repeats a key.
+    RepeatedKey,
+    /// Not JSON at all.
+    Invalid,
+}
+
+/// JSON in which no object repeats a key (requests the policies read,
+/// responses whose owner is checked: what is decided on must be what the other
+/// side reads).
+pub fn json_unique(bytes: &[u8]) -> Result<Value, BadJson> {
     match serde_json::from_slice::<Unique>(bytes) {
         Ok(Unique(value)) => Ok(value),
         // Syntax and end-of-input errors are the parser's; the only data error
         // on well-formed JSON is ours.
-        Err(e) if e.classify() == serde_json::error::Category::Data => {
-            Err("the request body repeats a JSON key")
-        }
-        Err(_) => Err("the request body is not JSON"),
+        Err(e) if e.classify() == serde_json::error::Category::Data => Err(BadJson::RepeatedKey),
+        Err(_) => Err(BadJson::Invalid),
     }
 }
 

@@ -88,21 +88,26 @@ pub async fn buffer(
 
     let (parts, body) = resp.into_parts();
     let bytes = read(body, max_bytes).await?;
-    match serde_json::from_slice(&bytes) {
-        Ok(value) => Ok(Buffered::Json(Json {
-            parts,
-            bytes,
-            value,
-        })),
-        Err(_) if enforced => Err(Reject::ResponseUnverifiable("response is not JSON")),
-        Err(_) => {
-            monitored.get_or_insert(Reject::ResponseUnverifiable("response is not JSON"));
-            Ok(Buffered::Pass(Response::from_parts(
+    let why = match crate::authz::json_unique(&bytes) {
+        Ok(value) => {
+            return Ok(Buffered::Json(Json {
                 parts,
-                body::full(bytes),
-            )))
+                bytes,
+                value,
+            }));
         }
+        // The owner is read from one of two equal keys; a client could read the other.
+        Err(crate::authz::BadJson::RepeatedKey) => "response repeats a JSON key",
+        Err(crate::authz::BadJson::Invalid) => "response is not JSON",
+    };
+    if enforced {
+        return Err(Reject::ResponseUnverifiable(why));
     }
+    monitored.get_or_insert(Reject::ResponseUnverifiable(why));
+    Ok(Buffered::Pass(Response::from_parts(
+        parts,
+        body::full(bytes),
+    )))
 }
 
 /// Checks a buffered response against `rule`: the original bytes when it is the
@@ -419,6 +424,12 @@ mod tests {
         assert_eq!(run(empty, &object_rule()).await.unwrap_err(), not_json);
         let unlabelled = Response::new(body::full("<p>alice</p>"));
         assert_eq!(run(unlabelled, &object_rule()).await.unwrap_err(), not_json);
+        // serde_json keeps the last of two equal keys, other clients the first.
+        let twice = json_response(r#"{"owner": "mallory", "owner": "alice"}"#);
+        assert_eq!(
+            run(twice, &object_rule()).await.unwrap_err(),
+            Reject::ResponseUnverifiable("response repeats a JSON key")
+        );
     }
 
     #[tokio::test]
