@@ -2,21 +2,24 @@
 //! resource and action entities, context) and decided against the policies
 //! that can apply to its operation.
 
-use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use cedar_policy::{
     ActionConstraint, AuthorizationError, Authorizer, Context, Effect, Entities, Entity, EntityId,
-    EntityTypeName, EntityUid, Policy, PolicyId, PolicySet, PrincipalConstraint, Request, Response,
+    EntityTypeName, EntityUid, Policy, PolicyId, PolicySet, Request, Response,
     RestrictedExpression,
 };
 use http::HeaderName;
 use serde_json::Value;
 
+mod by_role;
 mod memo;
+mod values;
+
+use by_role::ByRole;
+use values::{describe, ip_value, json_value, query_param, text_value};
 
 use crate::load::{Loaded, Reads, without_action_scope};
 use crate::schema::{AttrType, Model, OpModel, PRINCIPAL_BASE, PRINCIPAL_TYPES, ROLE, Source};
@@ -67,91 +70,6 @@ struct Plan {
     /// The policies again, by the role their principal scope requires (none
     /// when no policy is scoped to a role).
     by_role: Option<ByRole>,
-}
-
-/// Cedar rebuilds and evaluates every policy of the set it is given, scope
-/// first; a policy scoped `principal in Role::"x"` can never apply to a
-/// principal without role `x` (roles have no parents in this model), permit or
-/// forbid alike. So each operation's slice is cut again by the scope roles the
-/// principal holds: one set per combination seen, built on first use.
-#[derive(Debug)]
-struct ByRole {
-    /// The roles principal scopes require (at most 64: a bit each).
-    roles: Vec<String>,
-    /// Each policy with the bit of the role its scope requires (`None`: any principal).
-    policies: Vec<(Policy, Option<u32>)>,
-    /// The sets per combination of held scope roles (bounded).
-    sets: RwLock<HashMap<u64, Arc<PolicySet>>>,
-}
-
-/// Role combinations kept per operation; past this, the whole slice is used.
-const MAX_ROLE_SETS: usize = 256;
-
-impl ByRole {
-    fn new(policies: &[Policy], role_type: &EntityTypeName) -> Option<ByRole> {
-        let mut roles: Vec<String> = Vec::new();
-        let mut scoped = Vec::with_capacity(policies.len());
-        for policy in policies {
-            let role = match policy.principal_constraint() {
-                PrincipalConstraint::In(uid) | PrincipalConstraint::IsIn(_, uid)
-                    if uid.type_name() == role_type =>
-                {
-                    Some(uid.id().unescaped().to_owned())
-                }
-                _ => None,
-            };
-            let bit = role.map(|r| match roles.iter().position(|known| *known == r) {
-                Some(i) => i,
-                None => {
-                    roles.push(r);
-                    roles.len() - 1
-                }
-            });
-            scoped.push((policy.clone(), bit));
-        }
-        if roles.is_empty() || roles.len() > 64 {
-            return None;
-        }
-        Some(ByRole {
-            roles,
-            policies: scoped
-                .into_iter()
-                .map(|(p, bit)| (p, bit.map(|b| b as u32)))
-                .collect(),
-            sets: RwLock::new(HashMap::new()),
-        })
-    }
-
-    /// The policies that can apply to a principal holding `held` roles.
-    fn set(&self, held: &[Arc<str>]) -> Option<Arc<PolicySet>> {
-        let mut mask = 0u64;
-        for role in held {
-            if let Some(i) = self.roles.iter().position(|r| **r == **role) {
-                mask |= 1 << i;
-            }
-        }
-        if let Some(set) = self
-            .sets
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&mask)
-        {
-            return Some(set.clone());
-        }
-        let set = PolicySet::from_policies(
-            self.policies
-                .iter()
-                .filter(|(_, bit)| bit.is_none_or(|b| mask & (1 << b) != 0))
-                .map(|(p, _)| p.clone()),
-        )
-        .ok()
-        .map(Arc::new)?;
-        let mut sets = self.sets.write().unwrap_or_else(PoisonError::into_inner);
-        if sets.len() < MAX_ROLE_SETS {
-            sets.insert(mask, set.clone());
-        }
-        Some(set)
-    }
 }
 
 /// The context's attributes (the schema declares the same).
@@ -601,35 +519,6 @@ impl Engine {
     }
 }
 
-/// How many client addresses each thread remembers as Cedar values.
-const IP_CACHE: usize = 32;
-
-thread_local! {
-    /// Recent client addresses as Cedar `ip()` values, per thread (no lock).
-    /// `RestrictedExpression::new_ip` parses the name `ip` with Cedar's full
-    /// grammar on every call, a tenth of a decision; a client usually sends
-    /// more than one request.
-    static IPS: RefCell<(Vec<(IpAddr, RestrictedExpression)>, usize)> =
-        const { RefCell::new((Vec::new(), 0)) };
-}
-
-/// `ip("<addr>")`, from the thread's cache when it has it.
-fn ip_value(ip: IpAddr) -> RestrictedExpression {
-    IPS.with_borrow_mut(|(entries, next)| {
-        if let Some((_, value)) = entries.iter().find(|(seen, _)| *seen == ip) {
-            return value.clone();
-        }
-        let value = RestrictedExpression::new_ip(ip.to_string());
-        if entries.len() < IP_CACHE {
-            entries.push((ip, value.clone()));
-        } else {
-            entries[*next] = (ip, value.clone());
-            *next = (*next + 1) % IP_CACHE;
-        }
-        value
-    })
-}
-
 /// A denial that no policy made: the request could not be put to Cedar.
 fn refuse(message: String) -> Decision {
     Decision {
@@ -663,140 +552,4 @@ fn plan_attrs(op: &OpModel, reads: &Reads) -> Result<Vec<PlanAttr>, String> {
             })
         })
         .collect()
-}
-
-/// A type in words, for errors.
-fn describe(ty: AttrType) -> &'static str {
-    match ty {
-        AttrType::String => "a string",
-        AttrType::Long => "an integer",
-        AttrType::Bool => "a boolean",
-        AttrType::SetString => "a list of strings",
-        AttrType::SetLong => "a list of integers",
-        AttrType::SetBool => "a list of booleans",
-    }
-}
-
-/// A request text (path or query parameter) as a value of `ty`.
-fn text_value(ty: AttrType, text: &str) -> Option<RestrictedExpression> {
-    let long = |t: &str| t.parse::<i64>().ok().map(RestrictedExpression::new_long);
-    match ty {
-        AttrType::String => Some(RestrictedExpression::new_string(text.to_owned())),
-        AttrType::Long => long(text),
-        AttrType::Bool => match text {
-            "true" => Some(RestrictedExpression::new_bool(true)),
-            "false" => Some(RestrictedExpression::new_bool(false)),
-            _ => None,
-        },
-        AttrType::SetString => Some(RestrictedExpression::new_set([
-            RestrictedExpression::new_string(text.to_owned()),
-        ])),
-        AttrType::SetLong => long(text).map(|v| RestrictedExpression::new_set([v])),
-        AttrType::SetBool => None,
-    }
-}
-
-/// A JSON value (claim, body field, static attribute) as a value of `ty`. A
-/// single value becomes a one-element set; strings also take numbers.
-fn json_value(ty: AttrType, value: &Value) -> Option<RestrictedExpression> {
-    let string = |v: &Value| match v {
-        Value::String(s) => Some(RestrictedExpression::new_string(s.clone())),
-        Value::Number(n) => Some(RestrictedExpression::new_string(n.to_string())),
-        _ => None,
-    };
-    let long = |v: &Value| v.as_i64().map(RestrictedExpression::new_long);
-    let set = |element: &dyn Fn(&Value) -> Option<RestrictedExpression>| match value {
-        Value::Array(items) => items
-            .iter()
-            .map(element)
-            .collect::<Option<Vec<_>>>()
-            .map(RestrictedExpression::new_set),
-        single => element(single).map(|v| RestrictedExpression::new_set([v])),
-    };
-    match ty {
-        AttrType::String => string(value),
-        AttrType::Long => long(value),
-        AttrType::Bool => value.as_bool().map(RestrictedExpression::new_bool),
-        AttrType::SetString => set(&string),
-        AttrType::SetLong => set(&long),
-        AttrType::SetBool => set(&|v: &Value| v.as_bool().map(RestrictedExpression::new_bool)),
-    }
-}
-
-/// The first value of query parameter `name`, percent-decoded (`+` is a
-/// space); an error when it does not decode to UTF-8.
-fn query_param(query: Option<&str>, name: &str) -> Result<Option<String>, String> {
-    let Some(query) = query else {
-        return Ok(None);
-    };
-    let mut found = None;
-    for pair in query.split('&') {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if key == name || percent_decode(key).as_deref() == Some(name) {
-            // Servers disagree on which of two values counts (first, last,
-            // both): a policy must not decide on one while the upstream acts
-            // on the other (`?accountId=mine&accountId=victim`).
-            if found.is_some() {
-                return Err(format!("query parameter `{name}` is repeated"));
-            }
-            found = Some(
-                percent_decode(value)
-                    .ok_or_else(|| format!("query parameter `{name}` is not UTF-8"))?,
-            );
-        }
-    }
-    Ok(found)
-}
-
-/// Percent-decodes a query component; `%` not followed by two hex digits is
-/// kept as is. `None` when the bytes are not UTF-8.
-fn percent_decode(text: &str) -> Option<String> {
-    if !text.contains(['%', '+']) {
-        return Some(text.to_owned());
-    }
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| char::from(b).to_digit(16);
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(b'%'),
-            },
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn query_values_are_decoded() {
-        let q = Some("a=1&b=x%20y+z&c=%zz&d=%e9&r=mine&%72=victim");
-        assert_eq!(query_param(q, "b"), Ok(Some("x y z".to_owned())));
-        // Repeated (even spelt differently): which one would the upstream use?
-        assert!(query_param(q, "r").is_err());
-        assert_eq!(query_param(q, "c"), Ok(Some("%zz".to_owned())));
-        assert_eq!(query_param(q, "e"), Ok(None));
-        assert!(query_param(q, "d").is_err());
-        assert_eq!(percent_decode("%41%4"), Some("A%4".to_owned()));
-    }
-
-    #[test]
-    fn json_values_convert_to_declared_types() {
-        let v = serde_json::json!("acc-1");
-        assert!(json_value(AttrType::SetString, &v).is_some());
-        assert!(json_value(AttrType::Long, &v).is_none());
-        assert!(json_value(AttrType::SetLong, &serde_json::json!([1, "x"])).is_none());
-    }
 }
