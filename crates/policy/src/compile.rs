@@ -135,6 +135,12 @@ impl Policies {
         &self.files
     }
 
+    /// Whether any policy (shortcuts included) is a `permit`. Without one every
+    /// request is denied, which is allowed but almost certainly a mistake.
+    pub fn has_permit(&self) -> bool {
+        self.engine.has_permit()
+    }
+
     /// Whether the operation's decision needs the JSON request body (it selects body fields).
     pub fn needs_body(&self, operation: &str) -> bool {
         self.engine.needs_body(operation)

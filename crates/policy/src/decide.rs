@@ -256,6 +256,11 @@ impl Engine {
         })
     }
 
+    /// Whether any policy is a `permit` (without one, everything is denied).
+    pub(crate) fn has_permit(&self) -> bool {
+        self.policies.iter().any(|(_, e)| *e == Effect::Permit)
+    }
+
     /// Whether the operation selects body fields.
     pub(crate) fn needs_body(&self, operation: &str) -> bool {
         self.operations.get(operation).is_some_and(|p| p.needs_body)

@@ -508,7 +508,17 @@ fn authorization(
     let compiled =
         portcullis_policy::Policies::compile(raw, spec, &config_file, &mut |rel| c.path(rel));
     match compiled {
-        Ok(p) => Some(Arc::new(p)),
+        Ok(p) => {
+            if !p.has_permit() {
+                c.warn(
+                    raw.policies.first(),
+                    format!("{field}.authorization"),
+                    "no policy permits anything (no `allow` and no Cedar `permit`): \
+                     every request to this API is denied",
+                );
+            }
+            Some(Arc::new(p))
+        }
         Err(errors) => {
             for e in errors {
                 c.errors

@@ -667,6 +667,33 @@ fn an_unknown_operation_in_a_requirement_names_the_yaml_line_and_field() {
     assert!(e.message.contains("getAcount"), "{e}");
 }
 
+#[test]
+fn a_policy_set_that_permits_nothing_loads_with_a_warning() {
+    // Only restrictions: deny by default then denies everything.
+    let only_forbids =
+        "authorization:\n  require:\n    - operations: [listAccounts]\n      roles: [admin]\n";
+    let (_dir, _, loaded) = load_with(only_forbids, &[]);
+    let config = loaded.unwrap();
+    let warning = config
+        .warnings
+        .iter()
+        .find(|w| w.field == "apis[0].authorization")
+        .unwrap_or_else(|| panic!("a warning in {:?}", config.warnings));
+    assert!(warning.message.contains("every request"), "{warning}");
+
+    let with_allow = "authorization:\n  allow: [listAccounts]\n";
+    let (_dir, _, loaded) = load_with(with_allow, &[]);
+    let config = loaded.unwrap();
+    assert!(
+        config
+            .warnings
+            .iter()
+            .all(|w| w.field != "apis[0].authorization"),
+        "{:?}",
+        config.warnings
+    );
+}
+
 #[tokio::test]
 async fn a_changed_policy_file_is_enforced_without_restart_and_a_broken_one_is_refused() {
     let up = upstream().await;
