@@ -232,18 +232,13 @@ impl Metrics {
         enforced: bool,
     ) {
         let mode = if enforced { "enforce" } else { "monitor" };
-        let default = [std::sync::Arc::<str>::from("default-deny")];
-        let policies = if policies.is_empty() {
-            &default[..]
-        } else {
-            policies
-        };
-        for policy in policies {
+        let default = policies.is_empty().then_some("default-deny");
+        for policy in policies.iter().map(|p| &**p).chain(default) {
             self.denials
                 .get_or_create(&DenialLabels {
                     api: api.into(),
                     operation: operation.into(),
-                    policy: policy.to_string(),
+                    policy: policy.into(),
                     mode: mode.into(),
                 })
                 .inc();

@@ -246,11 +246,14 @@ async fn run(
     // authorize: the API's policies decide whether this principal may call this
     // operation on this object (deny by default; monitor mode records a denial).
     ex.stage = "authorize";
-    let owner_rule = match policies {
+    // The response-ownership rule, and whether this API's decisions are enforced.
+    let (owner_rule, enforced) = match policies {
         Some(policies) => {
+            let enforced = authz::enforced(policies, api.cfg.mode);
             authorize(
                 gw,
                 policies,
+                enforced,
                 api,
                 &op,
                 &path,
@@ -260,9 +263,9 @@ async fn run(
                 conn,
                 ex,
             )?;
-            policies.response_owner(&op.id)
+            (policies.response_owner(&op.id), enforced)
         }
-        None => None,
+        None => (None, true),
     };
 
     // forward: clean headers, forwarding facts, the verified identity, the
@@ -350,7 +353,6 @@ async fn run(
         // No body, nothing to own (and an empty 200 would not parse).
         return Ok(resp);
     }
-    let enforced = authz::enforced(policies, api.cfg.mode);
     let mut monitored = None;
     let checked = match respond::owner::buffer(
         resp,
@@ -378,6 +380,7 @@ async fn run(
 fn authorize(
     gw: &Gateway,
     policies: &portcullis_policy::Policies,
+    enforced: bool,
     api: &crate::runtime::ApiRuntime,
     op: &crate::route::Operation,
     path: &str,
@@ -387,7 +390,6 @@ fn authorize(
     conn: &Connection,
     ex: &mut Exchange,
 ) -> Result<(), Reject> {
-    let enforced = authz::enforced(policies, api.cfg.mode);
     let json = match body {
         Some(b) if !b.is_empty() => match authz::json_body(b) {
             Ok(v) => Some(v),
@@ -414,17 +416,22 @@ fn authorize(
     if !decision.errors.is_empty() {
         tracing::warn!(api = %api.name, operation = %op.id, errors = ?decision.errors, "policy evaluation errors");
     }
-    ex.authz = Some(authz::Outcome {
-        allowed: decision.allowed,
-        enforced,
-        policies: decision.policies.clone(),
-    });
     if decision.allowed {
+        ex.authz = Some(authz::Outcome {
+            allowed: true,
+            enforced,
+            policies: decision.policies,
+        });
         return Ok(());
     }
     // Bounded label values: policy ids come from config.
     gw.metrics
         .denial(&api.name, &op.id, &decision.policies, enforced);
+    ex.authz = Some(authz::Outcome {
+        allowed: false,
+        enforced,
+        policies: decision.policies.clone(),
+    });
     let reject = Reject::Denied {
         policies: decision.policies,
     };

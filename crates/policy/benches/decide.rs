@@ -200,7 +200,7 @@ fn compile() -> (tempfile::TempDir, Policies) {
     let raw: RawAuthorization = serde_saphyr::from_str(CONFIG).expect("config");
     let base = dir.path().to_path_buf();
     let mut resolve = |name: &str| -> PathBuf { base.join(name) };
-    let policies = Policies::compile(&raw, &spec, Path::new("portcullis.yaml"), &mut resolve)
+    let policies = Policies::compile(&raw, &spec, &mut resolve)
         .unwrap_or_else(|errors| panic!("compile: {errors:#?}"));
     assert_eq!(policies.policy_texts().len(), 50);
     (dir, policies)

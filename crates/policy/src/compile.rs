@@ -2,7 +2,7 @@
 //! resource attribute sources and response-ownership rules.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use cedar_policy::{Policy, PolicyId, PolicySet, Schema, ValidationMode, Validator};
@@ -43,16 +43,13 @@ impl Policies {
     /// parses the Cedar files (through `resolve`), generates the schema,
     /// compiles the shortcuts to Cedar and validates every policy strictly.
     ///
-    /// `config_file` is the gateway config (for errors in the YAML). Every
-    /// problem is returned, each with its file, line and field.
+    /// Every problem is returned, each with its file, line and field; a
+    /// problem in the YAML has `file: None` (the caller's config file).
     pub fn compile(
         raw: &RawAuthorization,
         spec: &Spec,
-        config_file: &Path,
         resolve: Resolve<'_>,
     ) -> Result<Policies, Vec<Error>> {
-        // Errors in the YAML carry `file: None`, which names `config_file`.
-        let _ = config_file;
         let mut errors = Vec::new();
         let mode = mode(raw, &mut errors);
         let max_response_bytes = max_response_bytes(raw, &mut errors);
@@ -172,7 +169,7 @@ impl Policies {
         self.schema_text.clone()
     }
 
-    /// Every policy id with its effect and source text (shortcuts included), in order.
+    /// Every policy id with its source text (shortcuts included), in order.
     pub fn policy_texts(&self) -> Vec<(Arc<str>, String)> {
         self.texts.clone()
     }

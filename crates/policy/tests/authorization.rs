@@ -87,7 +87,7 @@ fn compile(yaml: &str, files: &[(&str, &str)]) -> Result<Fixture, Vec<Error>> {
     let raw: RawAuthorization = serde_saphyr::from_str(yaml).expect("yaml");
     let base = dir.path().to_path_buf();
     let mut resolve = |name: &str| -> PathBuf { base.join(name) };
-    let policies = Policies::compile(&raw, &spec, Path::new("portcullis.yaml"), &mut resolve)?;
+    let policies = Policies::compile(&raw, &spec, &mut resolve)?;
     Ok(Fixture {
         _dir: dir,
         policies,

@@ -505,8 +505,7 @@ fn authorization(
 ) -> Option<Arc<portcullis_policy::Policies>> {
     let config_file = c.file.to_path_buf();
     // Stamped as resolved, just before the policy crate reads them.
-    let compiled =
-        portcullis_policy::Policies::compile(raw, spec, &config_file, &mut |rel| c.path(rel));
+    let compiled = portcullis_policy::Policies::compile(raw, spec, &mut |rel| c.path(rel));
     match compiled {
         Ok(p) => {
             if !p.has_permit() {

@@ -100,7 +100,7 @@ fn compile(config: &Path, i: usize, api: &RawApi) -> Result<ApiPolicies, ConfigE
         )
     })?;
     let mut resolve = |rel: &str| -> PathBuf { base.join(rel) };
-    let policies = Policies::compile(raw, &spec, config, &mut resolve).map_err(|errors| {
+    let policies = Policies::compile(raw, &spec, &mut resolve).map_err(|errors| {
         ConfigErrors(
             errors
                 .into_iter()

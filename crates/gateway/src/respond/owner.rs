@@ -19,21 +19,6 @@ use portcullis_policy::{OwnerVerdict, PrincipalFacts, ResponseOwner};
 use crate::body::{self, Body};
 use crate::problem::Reject;
 
-/// Enforces `rule` on a cleaned upstream response. Only 2xx responses are
-/// checked; anything that cannot be checked fails closed.
-pub async fn enforce(
-    resp: Response<Body>,
-    rule: &ResponseOwner,
-    principal: Option<&PrincipalFacts<'_>>,
-    max_bytes: u64,
-) -> Result<Response<Body>, Reject> {
-    let mut monitored = None;
-    match buffer(resp, max_bytes, true, &mut monitored).await? {
-        Buffered::Pass(resp) => Ok(resp),
-        Buffered::Json(json) => decide(json, rule, principal, true, &mut monitored),
-    }
-}
-
 /// A response read for the ownership decision, or one that needs none.
 #[derive(Debug)]
 pub enum Buffered {
@@ -304,6 +289,20 @@ mod tests {
     async fn text(resp: Response<Body>) -> String {
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
         String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    /// The pipeline's use of [`buffer`] and [`decide`], enforcing.
+    async fn enforce(
+        resp: Response<Body>,
+        rule: &ResponseOwner,
+        principal: Option<&PrincipalFacts<'_>>,
+        max_bytes: u64,
+    ) -> Result<Response<Body>, Reject> {
+        let mut monitored = None;
+        match buffer(resp, max_bytes, true, &mut monitored).await? {
+            Buffered::Pass(resp) => Ok(resp),
+            Buffered::Json(json) => decide(json, rule, principal, true, &mut monitored),
+        }
     }
 
     async fn run(resp: Response<Body>, rule: &ResponseOwner) -> Result<Response<Body>, Reject> {
