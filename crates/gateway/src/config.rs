@@ -269,6 +269,16 @@ pub struct ApiConfig {
     /// The API's authorization policies (Cedar and shortcuts), compiled and
     /// validated; `None`: no authorization beyond the spec's `security`.
     pub authorization: Option<Arc<portcullis_policy::Policies>>,
+    /// The spec's contract per operation (request validators, response rules);
+    /// `None` for an API without a spec.
+    pub contracts: Option<Arc<crate::validate::Contracts>>,
+    /// Injection detection; `None` when switched off.
+    pub inspection: Option<Arc<crate::inspect::Inspection>>,
+    /// Response protection (writeOnly/undocumented fields, redaction, size,
+    /// content type); `None` when there is nothing to do.
+    pub protection: Option<Arc<crate::respond::protect::Protection>>,
+    /// CORS; `None`: cross-origin requests get no CORS headers and preflights are not answered.
+    pub cors: Option<Arc<crate::cors::Cors>>,
 }
 
 /// What identifies one version of a file: modification time, size and inode

@@ -1,6 +1,7 @@
 //! The way back: upstream responses cleaned, errors withheld, security headers added.
 
 pub mod owner;
+pub mod protect;
 
 use std::time::Duration;
 

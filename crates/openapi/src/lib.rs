@@ -23,6 +23,7 @@ mod operation;
 mod refs;
 mod scheme;
 mod template;
+pub mod validate;
 
 use std::path::PathBuf;
 

@@ -476,6 +476,15 @@ fn api(
             None
         }
     };
+    let contracts = crate::validate::build(c, &field, a.validation.as_ref(), spec.as_deref());
+    let inspection = crate::inspect::build(c, &field, a.inspection.as_ref(), mode);
+    let protection = crate::respond::protect::build(
+        c,
+        &field,
+        a.responses.as_ref(),
+        contracts.as_deref(),
+    );
+    let cors = crate::cors::build(c, &field, a.cors.as_ref(), spec.as_deref());
     Some(ApiConfig {
         name: a.name.value.clone(),
         spec,
@@ -492,6 +501,10 @@ fn api(
             forward_credentials: a.identity.forward_credentials.unwrap_or(false),
         },
         authorization,
+        contracts,
+        inspection,
+        protection,
+        cors,
     })
 }
 

@@ -195,4 +195,12 @@ pub(crate) struct RawApi {
     pub(crate) identity: RawIdentity,
     #[serde(default)]
     pub(crate) authorization: Option<portcullis_policy::RawAuthorization>,
+    #[serde(default)]
+    pub(crate) validation: Option<crate::validate::RawValidation>,
+    #[serde(default)]
+    pub(crate) inspection: Option<crate::inspect::RawInspection>,
+    #[serde(default)]
+    pub(crate) responses: Option<crate::respond::protect::RawResponses>,
+    #[serde(default)]
+    pub(crate) cors: Option<crate::cors::RawCors>,
 }

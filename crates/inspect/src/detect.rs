@@ -1,0 +1,87 @@
+//! The detectors, and the order they run in.
+
+mod cmdi;
+mod crlf;
+mod jndi;
+mod ldap;
+mod nosql;
+mod proto;
+mod sqli;
+mod ssrf;
+mod ssti;
+mod traversal;
+mod xss;
+mod xxe;
+
+use crate::{Detector, Inspector, Settings, Views};
+
+/// Builds every detector's automata now, so that the first request does not pay.
+pub(crate) fn warm() {
+    sqli::warm();
+    xss::warm();
+    cmdi::warm();
+    traversal::warm();
+    ssrf::warm();
+    ssti::warm();
+    ldap::warm();
+    jndi::warm();
+}
+
+/// The first detector (cheapest and most specific first) that fires on a value.
+pub(crate) fn run(v: &Views<'_>, s: Settings) -> Option<Detector> {
+    let on = |d: Detector| s.detectors.contains(d);
+    let level = s.sensitivity;
+    if on(Detector::Jndi) && jndi::detect(v, level) {
+        return Some(Detector::Jndi);
+    }
+    if on(Detector::Crlf) && crlf::detect(v, level) {
+        return Some(Detector::Crlf);
+    }
+    if on(Detector::Xxe) && xxe::detect(v, level) {
+        return Some(Detector::Xxe);
+    }
+    if on(Detector::Traversal) && traversal::detect(v, level) {
+        return Some(Detector::Traversal);
+    }
+    if on(Detector::Xss) && xss::detect(v, level) {
+        return Some(Detector::Xss);
+    }
+    if on(Detector::Sqli) && sqli::detect(v, level) {
+        return Some(Detector::Sqli);
+    }
+    if on(Detector::Cmdi) && cmdi::detect(v, level) {
+        return Some(Detector::Cmdi);
+    }
+    if on(Detector::Ssti) && ssti::detect(v, level) {
+        return Some(Detector::Ssti);
+    }
+    if on(Detector::Ssrf) && ssrf::detect(v, level) {
+        return Some(Detector::Ssrf);
+    }
+    if on(Detector::Nosql) && nosql::detect(v, level) {
+        return Some(Detector::Nosql);
+    }
+    if on(Detector::Ldap) && ldap::detect(v, level) {
+        return Some(Detector::Ldap);
+    }
+    if on(Detector::PrototypePollution) && proto::detect(v, level) {
+        return Some(Detector::PrototypePollution);
+    }
+    None
+}
+
+/// Checks a JSON object key (before it is checked as a value).
+pub(crate) fn key(key: &str, s: Settings) -> Option<Detector> {
+    if s.detectors.contains(Detector::Nosql) && nosql::operator_key(key) {
+        return Some(Detector::Nosql);
+    }
+    if s.detectors.contains(Detector::PrototypePollution) && proto::key(key) {
+        return Some(Detector::PrototypePollution);
+    }
+    None
+}
+
+/// Checks an XML document (see [`Inspector::xml`]).
+pub(crate) fn xml(inspector: &Inspector, body: &[u8]) -> Option<(Detector, String)> {
+    xxe::document(inspector, body)
+}

@@ -1,0 +1,5 @@
+//! body
+
+/// The compiled rules of one request body media type.
+#[derive(Debug)]
+pub(crate) struct BodyRule {}

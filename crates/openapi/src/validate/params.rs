@@ -1,0 +1,5 @@
+//! params
+
+/// One compiled parameter.
+#[derive(Debug)]
+pub(crate) struct Param {}
