@@ -218,6 +218,10 @@ mod tests {
                 forward_credentials: false,
             },
             authorization: None,
+            contracts: None,
+            inspection: None,
+            protection: None,
+            cors: None,
         }
     }
 
