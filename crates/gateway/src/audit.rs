@@ -90,6 +90,30 @@ pub struct RequestEvent {
     /// What the authorization policies decided, when the API has some.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authz: Option<AuthzRecord>,
+    /// What an injection detector found: the detector and where (never the value).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inspection: Option<InspectionRecord>,
+    /// What response protection removed or masked (field pointers, never values).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub response: Vec<ResponseAction>,
+}
+
+/// An injection finding as the audit log keeps it.
+#[derive(Debug, Serialize)]
+pub struct InspectionRecord {
+    /// The detector (`sqli`, `xss` …).
+    pub detector: &'static str,
+    /// Where the value was (`/query/q`, `/body/note` …).
+    pub location: String,
+}
+
+/// One response protection action.
+#[derive(Debug, Serialize)]
+pub struct ResponseAction {
+    /// `write-only`, `undocumented`, `redact:<kind>` …
+    pub action: &'static str,
+    /// The field's JSON pointer.
+    pub field: String,
 }
 
 /// An authorization decision as the audit log keeps it.

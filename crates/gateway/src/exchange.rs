@@ -37,6 +37,11 @@ pub struct Exchange {
     pub principal: Option<Arc<crate::authn::Principal>>,
     /// What the API's authorization policies decided, when it has some.
     pub authz: Option<crate::authz::Outcome>,
+    /// What an injection detector found (detector, location), enforced or monitored.
+    pub inspection: Option<(&'static str, String)>,
+    /// What response protection did: (action, JSON pointer of the field), e.g.
+    /// `("write-only", "/password")`, `("redact:card", "/cards/0/number")`.
+    pub response_actions: Vec<(&'static str, String)>,
     /// Upstream group, status and time to response head, when forwarded.
     pub upstream: Option<(String, u16, f64)>,
     /// Request body bytes read (shared with the body wrapper).
@@ -64,6 +69,8 @@ impl Exchange {
             monitored: None,
             principal: None,
             authz: None,
+            inspection: None,
+            response_actions: Vec::new(),
             upstream: None,
             bytes_in: Arc::new(AtomicU64::new(0)),
         }

@@ -57,6 +57,15 @@ struct DenialLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ContractLabels {
+    api: String,
+    operation: String,
+    check: String,
+    outcome: String,
+    mode: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResultLabels {
     result: String,
 }
@@ -73,6 +82,7 @@ pub struct Metrics {
     provider_calls: Family<ProviderLabels, Counter>,
     authz: Family<AuthzLabels, Counter>,
     denials: Family<DenialLabels, Counter>,
+    contract: Family<ContractLabels, Counter>,
     /// Open client connections.
     pub open_connections: Gauge,
     /// Audit events dropped because the queue was full.
@@ -115,6 +125,14 @@ impl Metrics {
         let provider_calls = Family::<ProviderLabels, Counter>::default();
         let authz = Family::<AuthzLabels, Counter>::default();
         let denials = Family::<DenialLabels, Counter>::default();
+        let contract = Family::<ContractLabels, Counter>::default();
+        registry.register(
+            "contract_actions",
+            "Contract enforcement by API, operation, check (`validation`, `inspection`, \
+             `response`, `cors`), outcome (the violation kind, the detector, the response \
+             action) and mode (`enforce` or `monitor`)",
+            contract.clone(),
+        );
         registry.register(
             "authz_decisions",
             "Authorization decisions by API, operation and decision (`allow`, `deny`, \
@@ -179,6 +197,7 @@ impl Metrics {
             provider_calls,
             authz,
             denials,
+            contract,
             open_connections,
             audit_dropped,
         }
@@ -243,6 +262,21 @@ impl Metrics {
                 })
                 .inc();
         }
+    }
+
+    /// Counts a contract action: a refused request (validation, inspection,
+    /// CORS) or a response field removed or masked. Every label value comes
+    /// from config or a fixed set, so the series are bounded.
+    pub fn contract(&self, api: &str, operation: &str, check: &str, outcome: &str, enforced: bool) {
+        self.contract
+            .get_or_create(&ContractLabels {
+                api: api.into(),
+                operation: operation.into(),
+                check: check.into(),
+                outcome: outcome.into(),
+                mode: if enforced { "enforce" } else { "monitor" }.into(),
+            })
+            .inc();
     }
 
     /// Counts an upstream failure.

@@ -59,6 +59,29 @@ pub enum Reject {
     /// The upstream's response could not be checked (too large, not JSON,
     /// compressed): withheld, failing closed.
     ResponseUnverifiable(&'static str),
+    /// The request breaks the API's contract (its spec): every violation,
+    /// as a JSON pointer and a reason that never quotes the value.
+    Invalid {
+        /// The violations, in order.
+        violations: Vec<portcullis_openapi::validate::Violation>,
+    },
+    /// The body's media type is not one the operation accepts.
+    UnsupportedMediaType {
+        /// What the operation accepts.
+        accepted: Vec<String>,
+    },
+    /// An injection detector fired on a request value.
+    Injection {
+        /// The detector's name (`sqli`, `xss` …).
+        detector: &'static str,
+        /// Where the value was: `/query/q`, `/body/items/0/name` … (never the value).
+        location: String,
+    },
+    /// The upstream's response breaks a response rule (a content type the
+    /// spec contradicts, a body over the size limit): withheld.
+    ResponseRefused(&'static str),
+    /// A CORS preflight from an origin, method or header that is not allowed.
+    CorsRefused(&'static str),
     /// The request head did not arrive in time.
     RequestTimeout,
     /// The body is larger than allowed.
@@ -97,7 +120,12 @@ impl Reject {
     /// HTTP status of this rejection.
     pub fn status(&self) -> StatusCode {
         match self {
-            Reject::Malformed(_) | Reject::Ambiguous(_) => StatusCode::BAD_REQUEST,
+            Reject::Malformed(_) | Reject::Ambiguous(_) | Reject::Invalid { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            Reject::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Reject::Injection { .. } | Reject::CorsRefused(_) => StatusCode::FORBIDDEN,
+            Reject::ResponseRefused(_) => StatusCode::BAD_GATEWAY,
             Reject::NotFound => StatusCode::NOT_FOUND,
             Reject::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Reject::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
@@ -132,6 +160,11 @@ impl Reject {
             Reject::AuthUnavailable { .. } => "authentication-unavailable",
             Reject::Forbidden(_) | Reject::Denied { .. } | Reject::NotOwner => "forbidden",
             Reject::ResponseUnverifiable(_) => "response-unverifiable",
+            Reject::Invalid { .. } => "invalid-request",
+            Reject::UnsupportedMediaType { .. } => "unsupported-media-type",
+            Reject::Injection { .. } => "request-blocked",
+            Reject::ResponseRefused(_) => "response-refused",
+            Reject::CorsRefused(_) => "cors-refused",
             Reject::RequestTimeout => "request-timeout",
             Reject::PayloadTooLarge => "payload-too-large",
             Reject::UriTooLong => "uri-too-long",
@@ -177,6 +210,26 @@ impl Reject {
             Reject::ResponseUnverifiable(_) => (
                 "Bad gateway",
                 "The response of the service behind the gateway could not be checked.",
+            ),
+            Reject::Invalid { .. } => (
+                "Invalid request",
+                "The request does not match the API's contract; see `errors`.",
+            ),
+            Reject::UnsupportedMediaType { .. } => (
+                "Unsupported media type",
+                "The operation does not accept a body of this media type.",
+            ),
+            Reject::Injection { .. } => (
+                "Request blocked",
+                "The request contains content that is not allowed.",
+            ),
+            Reject::ResponseRefused(_) => (
+                "Bad gateway",
+                "The response of the service behind the gateway was withheld.",
+            ),
+            Reject::CorsRefused(_) => (
+                "Forbidden",
+                "This cross-origin request is not allowed.",
             ),
             Reject::RequestTimeout => ("Request timeout", "The request was not received in time."),
             Reject::PayloadTooLarge => (
@@ -227,8 +280,24 @@ impl Reject {
             Reject::AuthUnavailable { provider, failure } => {
                 format!("{}: {provider}: {failure}", self.kind())
             }
-            Reject::Forbidden(why) | Reject::ResponseUnverifiable(why) => {
+            Reject::Forbidden(why)
+            | Reject::ResponseUnverifiable(why)
+            | Reject::ResponseRefused(why)
+            | Reject::CorsRefused(why) => {
                 format!("{}: {why}", self.kind())
+            }
+            Reject::Invalid { violations } => {
+                let list: Vec<String> = violations
+                    .iter()
+                    .map(|v| format!("{} {}", v.pointer, v.reason))
+                    .collect();
+                format!("{}: {}", self.kind(), list.join("; "))
+            }
+            Reject::UnsupportedMediaType { accepted } => {
+                format!("{}: accepts {}", self.kind(), accepted.join(", "))
+            }
+            Reject::Injection { detector, location } => {
+                format!("{}: {detector} at {location}", self.kind())
             }
             Reject::Denied { policies } if policies.is_empty() => {
                 format!("{}: no policy permits it", self.kind())
@@ -266,18 +335,35 @@ impl Reject {
     }
 }
 
+/// At most this many violations are listed in a problem document.
+pub const MAX_LISTED_VIOLATIONS: usize = 32;
+
 /// The problem document's JSON text.
 pub fn document(reject: &Reject, request_id: &str) -> String {
     let (title, detail) = reject.text();
-    serde_json::json!({
+    let mut doc = serde_json::json!({
         "type": format!("{TYPE_BASE}{}", reject.kind()),
         "title": title,
         "status": reject.status().as_u16(),
         "detail": detail,
         "instance": format!("urn:portcullis:request:{request_id}"),
         "request_id": request_id,
-    })
-    .to_string()
+    });
+    match reject {
+        // The client needs these to fix its request; none quotes a value.
+        Reject::Invalid { violations } => {
+            doc["errors"] = violations
+                .iter()
+                .take(MAX_LISTED_VIOLATIONS)
+                .map(|v| serde_json::json!({ "pointer": v.pointer, "detail": v.reason }))
+                .collect();
+        }
+        Reject::UnsupportedMediaType { accepted } => {
+            doc["accepted"] = serde_json::json!(accepted);
+        }
+        _ => {}
+    }
+    doc.to_string()
 }
 
 /// The full problem response.

@@ -102,6 +102,14 @@ impl Recorded {
                 mode: if a.enforced { "enforce" } else { "monitor" },
                 policies: a.policies,
             }),
+            inspection: ex
+                .inspection
+                .map(|(detector, location)| crate::audit::InspectionRecord { detector, location }),
+            response: ex
+                .response_actions
+                .into_iter()
+                .map(|(action, field)| crate::audit::ResponseAction { action, field })
+                .collect(),
         })));
     }
 }
