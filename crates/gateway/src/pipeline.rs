@@ -1,7 +1,8 @@
 //! The request pipeline: every stage, in order, in one function.
 //!
 //! ```text
-//! normalize → route → client → authenticate → forward → respond → record
+//! normalize → route (CORS preflights answered) → client → authenticate → authorize
+//!   → validate → inspect → forward → respond → record
 //! ```
 //! Cheap checks come first so that floods and malformed input pay for nothing
 //! expensive; the rejection of any stage becomes a problem document in one place
@@ -24,6 +25,7 @@ use crate::config::Mode;
 use crate::exchange::{Exchange, RequestIds};
 use crate::forward::{self, Outbound};
 use crate::identity;
+use crate::inspect;
 use crate::normalize;
 use crate::problem::{self, Reject};
 use crate::record::Recorded;
@@ -72,11 +74,18 @@ pub async fn handle(gw: &Gateway, conn: &Connection, req: Request<Incoming>) -> 
     let client_ip = client::client_ip(conn.peer.ip(), req.headers(), &rt.config.trusted_proxies);
     let mut ex = Exchange::new(request_id, client_ip, req.method().clone(), req.version());
     let version = req.version();
+    // For the CORS headers, once the API is known (problem documents get them too).
+    let origin = req.headers().get(header::ORIGIN).cloned();
 
     let mut resp = match run(gw, &rt, conn, trusted_peer, &mut ex, req).await {
         Ok(resp) => resp,
         Err(reject) => refuse(gw, &rt, &mut ex, reject, version),
     };
+    if let Some(op) = &ex.operation
+        && let Some(cors) = &rt.apis[op.api].cfg.cors
+    {
+        cors.finish(resp.headers_mut(), origin.as_ref());
+    }
     respond::finish(
         resp.headers_mut(),
         &rt.config.security_headers,
@@ -167,13 +176,23 @@ async fn run(
 
     // route: only documented operations exist.
     ex.stage = "route";
+    // A CORS preflight for an API with `cors:` is the gateway's to answer,
+    // before authentication (it carries no credentials) and whether or not the
+    // spec documents `OPTIONS` for the path.
+    if let Some(answer) = crate::cors::preflight(gw, rt, &req, &path, ex) {
+        return answer;
+    }
     let (op, path_params) = {
         let (op, params) = rt.router.lookup(req.method(), &path)?;
-        // Only policies look at path parameters (no allocation for an API without).
-        let path_params: Vec<(&str, &str)> = match rt.apis[op.api].cfg.authorization {
-            Some(_) => params.iter().collect(),
-            None => Vec::new(),
-        };
+        // Only policies, validation and inspection look at path parameters (no
+        // allocation for an API without).
+        let cfg = &rt.apis[op.api].cfg;
+        let path_params: Vec<(&str, &str)> =
+            if cfg.authorization.is_some() || cfg.contracts.is_some() || cfg.inspection.is_some() {
+                params.iter().collect()
+            } else {
+                Vec::new()
+            };
         (op.clone(), path_params)
     };
     let api = &rt.apis[op.api];
@@ -213,14 +232,27 @@ async fn run(
     // signature (and so the identity) is believed and before any of it goes
     // upstream, and policies that look at body fields need it parsed: then it is
     // read whole, within the body limit.
+    // Validation and inspection read it too, when the operation has a body
+    // they can check.
     let policies = api.cfg.authorization.as_deref();
     let policy_reads_body = policies.is_some_and(|p| p.needs_body(&op.id));
+    let contracts = api.cfg.contracts.as_deref();
+    let contract = contracts.and_then(|c| c.for_requests(&op.id));
+    let inspection = api.cfg.inspection.as_deref();
     let mut incoming = Some(incoming);
     let mut buffered = None;
-    if (verified.check_digest || policy_reads_body)
+    let checks_read_body = !incoming.as_ref().is_some_and(|b| b.is_end_stream())
+        && (contract.is_some_and(|c| c.needs_body())
+            || inspection.is_some() && inspect::wants_body(&parts.headers));
+    if (verified.check_digest || policy_reads_body || checks_read_body)
         && let Some(whole) = incoming.take()
     {
-        buffered = Some(read_whole(whole, rt.config.limits.max_body_bytes, ex).await?);
+        let limit = contracts
+            .and_then(|c| c.max_body_bytes)
+            .map_or(rt.config.limits.max_body_bytes, |l| {
+                l.min(rt.config.limits.max_body_bytes)
+            });
+        buffered = Some(read_whole(whole, limit, ex).await?);
     }
     if verified.check_digest
         && let Some(bytes) = &buffered
@@ -259,7 +291,9 @@ async fn run(
                 &path,
                 &path_params,
                 &parts,
-                buffered.as_deref(),
+                // Only what the policies read is parsed here (a form body read
+                // for validation is not JSON).
+                buffered.as_deref().filter(|_| policy_reads_body),
                 conn,
                 ex,
             )?;
@@ -268,6 +302,53 @@ async fn run(
         None => (None, true),
     };
 
+    // validate: the request held to its contract — parameters, media type and
+    // body as the spec declares them (monitor mode records a violation).
+    ex.stage = "validate";
+    let validated = match contract {
+        Some(c) => validate(
+            gw,
+            api,
+            &op,
+            c,
+            &path_params,
+            &parts,
+            buffered.as_deref(),
+            ex,
+        )?,
+        None => None,
+    };
+
+    // inspect: injection detectors on every value the spec leaves loose.
+    if let Some(inspection) = inspection {
+        ex.stage = "inspect";
+        let req = inspect::Request {
+            operation: &op.id,
+            path_params: &path_params,
+            query: parts.uri.query(),
+            headers: &parts.headers,
+            body: buffered.as_deref(),
+        };
+        if let Some((detector, location)) = inspection.check(&req, validated.as_ref()) {
+            gw.metrics.contract(
+                &api.name,
+                &op.id,
+                "inspection",
+                detector.as_str(),
+                inspection.enforced,
+            );
+            let reject = Reject::Injection {
+                detector: detector.as_str(),
+                location: location.clone(),
+            };
+            ex.inspection = Some((detector.as_str(), location));
+            if inspection.enforced {
+                return Err(reject);
+            }
+            ex.monitored.get_or_insert(reject);
+        }
+    }
+
     // forward: clean headers, forwarding facts, the verified identity, the
     // bounded streaming body.
     ex.stage = "forward";
@@ -275,8 +356,15 @@ async fn run(
     forward::remove_hop_by_hop(&mut parts.headers);
     // Identity headers are the gateway's to set: whatever the client sent goes first.
     forward::strip_identity_headers(&mut parts.headers);
-    if owner_rule.is_some() {
-        // The response's owner is checked on its JSON: ask for it uncompressed.
+    if owner_rule.is_some()
+        || api
+            .cfg
+            .protection
+            .as_ref()
+            .is_some_and(|p| p.needs_json(&op.id))
+    {
+        // The response's owner is checked, or its properties stripped or
+        // redacted, on its JSON: ask for it uncompressed.
         parts.headers.remove(header::ACCEPT_ENCODING);
     }
     if !api.cfg.identity.forward_credentials {
@@ -345,33 +433,93 @@ async fn run(
     // respond: upstream internals never reach the client; an object that is not
     // the caller's never leaves.
     ex.stage = "respond";
-    let resp = respond::upstream(inbound.response, api.cfg.replace_upstream_errors).await?;
-    let (Some(rule), Some(policies)) = (owner_rule, policies) else {
-        return Ok(resp);
+    let mut resp = respond::upstream(inbound.response, api.cfg.replace_upstream_errors).await?;
+    if api.cfg.cors.is_some() {
+        // The gateway's CORS rules are the API's only ones.
+        crate::cors::strip_upstream(resp.headers_mut());
+    }
+    // Response protection: the head first (a refused content type or declared
+    // size costs no read), the body after the ownership check (which decides on
+    // the upstream's own values, before any are redacted).
+    let protection = api.cfg.protection.as_deref();
+    let scope = respond::protect::Scope {
+        api: &api.name,
+        operation: &op.id,
+        enforced: api.cfg.mode == Mode::Enforce,
+        metrics: &gw.metrics,
     };
-    if ex.method == http::Method::HEAD {
+    if let Some(p) = protection {
+        resp = p.check_head(resp, scope, ex)?;
+    }
+    if let (Some(rule), Some(policies)) = (owner_rule, policies)
         // No body, nothing to own (and an empty 200 would not parse).
-        return Ok(resp);
-    }
-    let mut monitored = None;
-    let checked = match respond::owner::buffer(
-        resp,
-        policies.max_response_bytes(),
-        enforced,
-        &mut monitored,
-    )
-    .await?
+        && ex.method != http::Method::HEAD
     {
-        respond::owner::Buffered::Pass(resp) => Ok(resp),
-        respond::owner::Buffered::Json(json) => {
-            let principal = ex.principal.as_deref().map(authz::facts_of);
-            respond::owner::decide(json, rule, principal.as_ref(), enforced, &mut monitored)
+        let mut monitored = None;
+        let checked = match respond::owner::buffer(
+            resp,
+            policies.max_response_bytes(),
+            enforced,
+            &mut monitored,
+        )
+        .await?
+        {
+            respond::owner::Buffered::Pass(resp) => Ok(resp),
+            respond::owner::Buffered::Json(json) => {
+                let principal = ex.principal.as_deref().map(authz::facts_of);
+                respond::owner::decide(json, rule, principal.as_ref(), enforced, &mut monitored)
+            }
+        };
+        if let Some(m) = monitored {
+            ex.monitored.get_or_insert(m);
         }
-    };
-    if let Some(m) = monitored {
-        ex.monitored.get_or_insert(m);
+        resp = checked?;
     }
-    checked
+    match protection {
+        Some(p) => p.body(resp, scope, ex).await,
+        None => Ok(resp),
+    }
+}
+
+/// The validate stage: a violation is a 400 (a media type the operation does
+/// not accept a 415) unless the API is in monitor mode. What validation decoded
+/// goes on to inspection.
+#[allow(clippy::too_many_arguments)]
+fn validate(
+    gw: &Gateway,
+    api: &crate::runtime::ApiRuntime,
+    op: &crate::route::Operation,
+    contract: &portcullis_openapi::validate::Contract,
+    path_params: &[(&str, &str)],
+    parts: &http::request::Parts,
+    body: Option<&[u8]>,
+    ex: &mut Exchange,
+) -> Result<Option<portcullis_openapi::validate::Validated>, Reject> {
+    let req = portcullis_openapi::validate::Request {
+        path_params,
+        query: parts.uri.query(),
+        headers: &parts.headers,
+        body,
+    };
+    match contract.validate(&req) {
+        Ok(v) => Ok(Some(v)),
+        Err(invalid) => {
+            let enforced = api.cfg.mode == Mode::Enforce;
+            gw.metrics.contract(
+                &api.name,
+                &op.id,
+                "validation",
+                crate::validate::outcome(&invalid),
+                enforced,
+            );
+            let reject = crate::validate::reject(invalid);
+            if enforced {
+                return Err(reject);
+            }
+            ex.monitored.get_or_insert(reject);
+            Ok(None)
+        }
+    }
 }
 
 /// The authorize stage: decides, counts and records; a denial is a 403 unless

@@ -227,10 +227,7 @@ impl Reject {
                 "Bad gateway",
                 "The response of the service behind the gateway was withheld.",
             ),
-            Reject::CorsRefused(_) => (
-                "Forbidden",
-                "This cross-origin request is not allowed.",
-            ),
+            Reject::CorsRefused(_) => ("Forbidden", "This cross-origin request is not allowed."),
             Reject::RequestTimeout => ("Request timeout", "The request was not received in time."),
             Reject::PayloadTooLarge => (
                 "Payload too large",

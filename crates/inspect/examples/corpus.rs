@@ -6,9 +6,10 @@ use portcullis_inspect::{Inspector, Settings, corpus};
 
 fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
-    let dir = args
-        .next()
-        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus"), PathBuf::from);
+    let dir = args.next().map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus"),
+        PathBuf::from,
+    );
     let details = args
         .next()
         .map_or_else(|| PathBuf::from("target/corpus-details.txt"), PathBuf::from);

@@ -6,8 +6,10 @@
 //! path segment (percent-encoded). A benign query-string file is split into its
 //! parameters like a real query; any other benign file's lines are placed like
 //! payloads. Lines that carry no attack (fragments, tool placeholders) are
-//! skipped with a reason, and counted.
+//! skipped with a reason, and counted: generic rules in [`not_an_attack`], and
+//! per-file lists in `skip/<attack-file-stem>.txt` (see [`Skips`]).
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -72,7 +74,8 @@ pub fn check_query_string(inspector: &Inspector, query: &str) -> Option<Detector
     })
 }
 
-/// Why an attack-file line is not counted as a payload, if it is not one.
+/// Why an attack-file line is not counted as a payload, if it is not one, by
+/// the rules that hold for every file (a file's own list is [`Skips`]).
 ///
 /// Each rule is a kind of line that carries no attack on its own; the report
 /// lists every skipped line with its rule.
@@ -81,11 +84,79 @@ pub fn not_an_attack(file: &str, line: &str) -> Option<&'static str> {
     if t.is_empty() {
         return Some("empty");
     }
+    // The libinjection files use `#` for comments; elsewhere `#` may be SQL.
     if file.contains("libinjection") && t.starts_with('#') {
         return Some("comment");
     }
-    let _ = file;
     None
+}
+
+/// The lines of one attack file that are not attacks, each with the reason,
+/// read from `skip/<stem>.txt` beside `attacks/`.
+///
+/// Format: one entry a line, the exact payload line, a TAB, the reason (the
+/// last TAB separates them, so a payload may hold TABs). Lines without a TAB
+/// are comments. An entry says why the line carries no attack by itself (a
+/// lone quote, a comment of the payload list, a description): a line is never
+/// listed because a detector misses it.
+#[derive(Debug, Clone, Default)]
+pub struct Skips {
+    reasons: HashMap<String, String>,
+}
+
+impl Skips {
+    /// No entries.
+    pub fn none() -> Skips {
+        Skips::default()
+    }
+
+    /// Parses a skip file's text.
+    pub fn parse(text: &str) -> Skips {
+        let reasons = text
+            .lines()
+            .filter_map(|l| l.rsplit_once('\t'))
+            .map(|(payload, reason)| {
+                (
+                    payload.trim_end_matches('\r').to_owned(),
+                    reason.trim().to_owned(),
+                )
+            })
+            .collect();
+        Skips { reasons }
+    }
+
+    /// The skip list of attack file `file_name` (e.g. `sqli-patt.txt`) under
+    /// corpus `dir`; none when it has no `skip/` file.
+    pub fn load(dir: &Path, file_name: &str) -> std::io::Result<Skips> {
+        let stem = file_name.strip_suffix(".txt").unwrap_or(file_name);
+        match std::fs::read(dir.join("skip").join(format!("{stem}.txt"))) {
+            Ok(bytes) => Ok(Skips::parse(&String::from_utf8_lossy(&bytes))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Skips::none()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The reason `line` is listed, if it is.
+    pub fn reason(&self, line: &str) -> Option<&str> {
+        self.reasons
+            .get(line.trim_end_matches('\r'))
+            .map(String::as_str)
+    }
+
+    /// The entries: payload line and reason.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.reasons.iter().map(|(p, r)| (p.as_str(), r.as_str()))
+    }
+
+    /// How many entries there are.
+    pub fn len(&self) -> usize {
+        self.reasons.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.reasons.is_empty()
+    }
 }
 
 /// The score of one file.
@@ -97,8 +168,8 @@ pub struct FileScore {
     pub attack: bool,
     /// Lines counted (payloads, or benign entries).
     pub counted: usize,
-    /// Lines skipped, with the reason (line number from 1).
-    pub skipped: Vec<(usize, &'static str)>,
+    /// Lines skipped: line number from 1, the reason, the line.
+    pub skipped: Vec<(usize, String, String)>,
     /// Per placement (same order as [`PLACEMENTS`]; one entry, `query`, for a
     /// benign query-string file): lines flagged.
     pub flagged: Vec<(Placement, usize)>,
@@ -142,14 +213,30 @@ pub fn score(inspector: &Inspector, dir: &Path) -> std::io::Result<Vec<FileScore
                 path.file_name().unwrap_or_default().to_string_lossy()
             );
             let text = String::from_utf8_lossy(&std::fs::read(&path)?).into_owned();
-            out.push(score_file(inspector, &name, attack, &text));
+            let skips = if attack {
+                Skips::load(dir, &name[sub.len() + 1..])?
+            } else {
+                Skips::none()
+            };
+            out.push(score_file_with(inspector, &name, attack, &text, &skips));
         }
     }
     Ok(out)
 }
 
-/// Scores one file's text.
+/// Scores one file's text (with the generic skip rules only).
 pub fn score_file(inspector: &Inspector, name: &str, attack: bool, text: &str) -> FileScore {
+    score_file_with(inspector, name, attack, text, &Skips::none())
+}
+
+/// Scores one file's text, skipping the lines `skips` lists.
+pub fn score_file_with(
+    inspector: &Inspector,
+    name: &str,
+    attack: bool,
+    text: &str,
+    skips: &Skips,
+) -> FileScore {
     let query_strings = !attack && name.contains("query-strings");
     let placements: &[Placement] = if query_strings {
         &[Placement::Query]
@@ -167,7 +254,7 @@ pub fn score_file(inspector: &Inspector, name: &str, attack: bool, text: &str) -
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
         let skip = if attack {
-            not_an_attack(name, line)
+            not_an_attack(name, line).or_else(|| skips.reason(line))
         } else if line.trim().is_empty() {
             Some("empty")
         } else if name.contains("libinjection") && line.starts_with('#') {
@@ -176,7 +263,7 @@ pub fn score_file(inspector: &Inspector, name: &str, attack: bool, text: &str) -
             None
         };
         if let Some(why) = skip {
-            s.skipped.push((n, why));
+            s.skipped.push((n, why.to_owned(), line.to_owned()));
             continue;
         }
         s.counted += 1;
@@ -214,7 +301,11 @@ pub fn table(scores: &[FileScore]) -> String {
             t,
             "| {} ({}) | {} | {} | {} | {} | {} |",
             s.name,
-            if s.attack { "detected" } else { "false positives" },
+            if s.attack {
+                "detected"
+            } else {
+                "false positives"
+            },
             s.counted,
             s.skipped.len(),
             cell(Placement::Query),
@@ -235,8 +326,8 @@ pub fn details(scores: &[FileScore]) -> String {
             let by = d.map_or(String::new(), |d| format!(" by {d}"));
             let _ = writeln!(t, "{what} as {} line {n}{by}: {line}", p.as_str());
         }
-        for (n, why) in &s.skipped {
-            let _ = writeln!(t, "skipped line {n}: {why}");
+        for (n, why, line) in &s.skipped {
+            let _ = writeln!(t, "skipped line {n} ({why}): {line}");
         }
     }
     t

@@ -25,12 +25,51 @@ pub(crate) fn warm() {
     ssti::warm();
     ldap::warm();
     jndi::warm();
+    nosql::warm();
+    proto::warm();
+}
+
+/// Whether a value is words only: letters, digits, spaces, `-`, `_` and `,`,
+/// with at least one space (a run without spaces may be base64, which the
+/// traversal detector decodes). Nothing in it decodes to anything else.
+fn words_only(raw: &str) -> bool {
+    let mut space = false;
+    for b in raw.bytes() {
+        match b {
+            b' ' => space = true,
+            b'-' | b'_' | b',' => {}
+            _ if b.is_ascii_alphanumeric() => {}
+            _ => return false,
+        }
+    }
+    space
+}
+
+/// Whether a JSON key nested directly under `parent` pollutes a prototype
+/// (`{"constructor": {"prototype": …}}`).
+pub(crate) fn nested_key(parent: &str, key: &str, s: Settings) -> bool {
+    s.detectors.contains(Detector::PrototypePollution) && proto::nested_key(parent, key)
 }
 
 /// The first detector (cheapest and most specific first) that fires on a value.
 pub(crate) fn run(v: &Views<'_>, s: Settings) -> Option<Detector> {
     let on = |d: Detector| s.detectors.contains(d);
     let level = s.sensitivity;
+    if words_only(v.raw) {
+        // Prose: only the detectors that read words can fire; the others need
+        // markup, braces, a `$`, a line break, a path or URL character, or
+        // parentheses, none of which such a value has.
+        if on(Detector::Sqli) && sqli::detect(v, level) {
+            return Some(Detector::Sqli);
+        }
+        if on(Detector::Cmdi) && cmdi::detect(v, level) {
+            return Some(Detector::Cmdi);
+        }
+        if on(Detector::PrototypePollution) && proto::detect(v, level) {
+            return Some(Detector::PrototypePollution);
+        }
+        return None;
+    }
     if on(Detector::Jndi) && jndi::detect(v, level) {
         return Some(Detector::Jndi);
     }

@@ -257,6 +257,16 @@ impl Inspector {
         detect::key(key, self.settings).or_else(|| self.value(key, Place::JsonKey))
     }
 
+    /// Like [`Inspector::key`], for a key nested directly under `parent`: a
+    /// pair that only pollutes together (`{"constructor": {"prototype": …}}`)
+    /// is caught too.
+    pub fn nested_key(&self, parent: &str, key: &str) -> Option<Detector> {
+        if detect::nested_key(parent, key, self.settings) {
+            return Some(Detector::PrototypePollution);
+        }
+        self.key(key)
+    }
+
     /// Checks an XML document: a DOCTYPE or ENTITY declaration (XXE), then each
     /// text node and attribute value. The detector and the element path
     /// (e.g. `/order/item/@name`) of the first finding.

@@ -23,22 +23,33 @@
 
 mod body;
 mod json;
+mod multipart;
 mod overlay;
 mod params;
+mod reason;
 mod response;
 mod schema;
 mod shape;
+mod style;
+mod typing;
 
 use std::collections::BTreeMap;
 
 pub use overlay::{OverlayAction, apply_overlay};
-pub use response::ResponseRules;
+pub use response::{ContentType, ResponseRules};
 pub use shape::Shape;
 
-use crate::{Operation, Spec, SpecError};
+use crate::{Operation, Spec, SpecError, load::invalid, refs::escape};
+
+/// The most violations reported for one request (the rest are not looked for).
+pub const MAX_VIOLATIONS: usize = 32;
+
+/// The most `name=value` pairs read from a query string or a form body
+/// before the request is refused.
+const MAX_QUERY_PAIRS: usize = 1_000;
 
 /// How strictly requests are held to the spec, and the parsing limits.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Options {
     /// Objects whose schema says nothing about `additionalProperties` are
     /// closed (mass assignment): an unknown property is a violation.
@@ -47,16 +58,6 @@ pub struct Options {
     pub reject_unknown_query: bool,
     /// Limits checked while a body is parsed, before anything is allocated for it.
     pub limits: Limits,
-}
-
-impl Default for Options {
-    fn default() -> Options {
-        Options {
-            strict: false,
-            reject_unknown_query: false,
-            limits: Limits::default(),
-        }
-    }
 }
 
 /// Limits on a request body, checked while it is parsed.
@@ -168,13 +169,38 @@ impl Contract {
     /// Errors name the spec file and the JSON pointer of the schema that
     /// could not be compiled.
     pub fn compile(spec: &Spec, op: &Operation, options: &Options) -> Result<Contract, SpecError> {
-        let _ = (spec, op);
+        let doc = &spec.document;
+        let Some(operation) = doc.pointer(&op.pointer) else {
+            return Err(invalid(
+                &spec.source,
+                &op.pointer,
+                "the operation is not in the document",
+            ));
+        };
+        let params = params::compile_all(spec, op, options)?;
+        let mut bodies = BTreeMap::new();
+        let mut body_required = false;
+        if let Some(raw) = operation.get("requestBody") {
+            let (request_body, at) = schema::resolve(doc, raw);
+            let at = at.unwrap_or_else(|| format!("{}/requestBody", op.pointer));
+            body_required = request_body
+                .get("required")
+                .and_then(serde_json::Value::as_bool)
+                == Some(true);
+            if let Some(serde_json::Value::Object(content)) = request_body.get("content") {
+                for (media, m) in content {
+                    let pointer = format!("{at}/content/{}/schema", escape(media));
+                    let rule = body::BodyRule::compile(spec, m.get("schema"), &pointer, options)?;
+                    bodies.insert(body::essence(media), rule);
+                }
+            }
+        }
         Ok(Contract {
-            params: Vec::new(),
-            bodies: BTreeMap::new(),
-            body_required: false,
+            params,
+            bodies,
+            body_required,
             options: options.clone(),
-            responses: ResponseRules::default(),
+            responses: ResponseRules::compile(doc, operation),
         })
     }
 
@@ -183,10 +209,134 @@ impl Contract {
         !self.bodies.is_empty()
     }
 
+    /// The media types the operation accepts for its body (lowercase, as in
+    /// the spec: ranges such as `application/*` included).
+    pub fn accepted(&self) -> Vec<String> {
+        self.bodies.keys().cloned().collect()
+    }
+
     /// Validates a request; on success, its decoded values for inspection.
+    ///
+    /// Every parameter is checked and then the body, collecting up to
+    /// [`MAX_VIOLATIONS`] violations. A body whose `Content-Type` the
+    /// operation does not accept is refused outright
+    /// ([`Invalid::UnsupportedMediaType`]).
     pub fn validate(&self, req: &Request<'_>) -> Result<Validated, Invalid> {
-        let _ = (req, &self.params, self.body_required, &self.options);
-        Ok(Validated::default())
+        let cap = MAX_VIOLATIONS;
+        let mut violations = Vec::new();
+        let mut validated = Validated::default();
+        let content_type = req
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        let body = req.body.filter(|b| !b.is_empty());
+        let rule = match (body, self.bodies.is_empty()) {
+            (Some(_), false) => {
+                match content_type.and_then(|ct| body::find(&self.bodies, &body::essence(ct))) {
+                    Some(rule) => Some(rule),
+                    None => {
+                        return Err(Invalid::UnsupportedMediaType {
+                            accepted: self.accepted(),
+                        });
+                    }
+                }
+            }
+            _ => None,
+        };
+        let query = style::Pairs::parse(req.query.unwrap_or(""), MAX_QUERY_PAIRS).unwrap_or_else(
+            |reason| {
+                violations.push(Violation {
+                    pointer: "/query".into(),
+                    reason: reason.into(),
+                });
+                style::Pairs {
+                    pairs: Vec::new(),
+                    claimed: Vec::new(),
+                }
+            },
+        );
+        let cookies = req
+            .headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(style::cookies)
+            .collect();
+        let mut sources = params::Sources {
+            path: req.path_params,
+            query,
+            headers: req.headers,
+            cookies,
+        };
+        let mut outcome = params::Outcome {
+            violations: &mut violations,
+            values: &mut validated.values,
+            cap,
+            limits: &self.options.limits,
+        };
+        for param in &self.params {
+            param.check(&mut sources, &mut outcome);
+        }
+        self.unknown_query(&sources.query, &mut violations, &mut validated.values);
+        match (rule, body) {
+            (Some(rule), Some(body)) => rule.check(
+                body,
+                content_type.unwrap_or_default(),
+                &self.options.limits,
+                &mut violations,
+                &mut validated,
+                cap,
+            ),
+            _ if self.body_required && !self.bodies.is_empty() => {
+                violations.push(Violation {
+                    pointer: "/body".into(),
+                    reason: "is required".into(),
+                });
+            }
+            _ => {}
+        }
+        if violations.is_empty() {
+            Ok(validated)
+        } else {
+            violations.truncate(cap);
+            Err(Invalid::Violations(violations))
+        }
+    }
+
+    /// Query parameters no declared parameter claimed: violations in
+    /// `reject_unknown_query` mode, else values to inspect (they reach the
+    /// upstream all the same).
+    fn unknown_query(
+        &self,
+        query: &style::Pairs<'_>,
+        violations: &mut Vec<Violation>,
+        values: &mut Vec<Value>,
+    ) {
+        for (name, raw) in query.unclaimed() {
+            let pointer = format!("/query/{}", reason::safe_segment(&escape(name)));
+            if self.options.reject_unknown_query {
+                if violations.len() < MAX_VIOLATIONS {
+                    violations.push(Violation {
+                        pointer,
+                        reason: "is not a parameter of this operation".into(),
+                    });
+                }
+                continue;
+            }
+            if !reason::is_plain(name) {
+                values.push(Value {
+                    pointer: "/query".into(),
+                    text: name.clone(),
+                    typed: false,
+                });
+            }
+            let text = style::decode(raw, true).unwrap_or_else(|_| (*raw).to_owned());
+            values.push(Value {
+                pointer,
+                text,
+                typed: false,
+            });
+        }
     }
 
     /// The operation's response rules.

@@ -1,6 +1,7 @@
 //! `portcullis`: the command line of the Portcullis API security gateway.
 
 mod demo;
+mod inspect;
 mod keys;
 mod policy;
 mod token;
@@ -73,6 +74,13 @@ enum Command {
         #[command(subcommand)]
         command: policy::PolicyCommand,
     },
+    /// Work with the injection detectors without running the gateway:
+    /// `inspect corpus` scores them on the attack and benign corpus and prints
+    /// the table (see docs/inspection.md).
+    Inspect {
+        #[command(subcommand)]
+        command: inspect::InspectCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -85,6 +93,7 @@ fn main() -> ExitCode {
         Command::Token(args) => token::run(args),
         Command::Keys { command } => keys::run(command),
         Command::Policy { command } => return policy::run(command),
+        Command::Inspect { command } => inspect::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -40,7 +40,7 @@ fn check_accepts_the_bank_example_and_rejects_a_broken_config() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("9 operation(s)"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("16 operation(s)"));
 
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.yaml");

@@ -4,9 +4,11 @@
 //! (or, opted into with [`BankOptions::identity`], the gateway-signed token in
 //! `X-Portcullis-Identity`, verified with the gateway's published keys) and
 //! checks nothing else itself: any caller reads any account (BOLA), reaches the
-//! admin area (BFLA), sets extra fields on transfers (mass assignment), sees
-//! stack traces, and finds an undocumented `/debug/env`. That is the point:
-//! what the gateway blocks is visible. Never expose it to a network.
+//! admin area (BFLA), sets extra fields on transfers and chooses the owner and
+//! balance of a new account or their own roles (mass assignment), gets
+//! passwords, PINs, full card numbers and password hashes back (excessive data
+//! exposure), sees stack traces, and finds an undocumented `/debug/env`. That
+//! is the point: what the gateway blocks is visible. Never expose it to a network.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -29,12 +31,16 @@ use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
 
+mod accounts;
+mod form;
 mod identity;
 mod leaks;
 mod reply;
 mod routes;
 mod state;
+mod support;
 mod transfer;
+mod users;
 
 pub use identity::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, DEFAULT_REFETCH_INTERVAL, IdentityCheck};
 

@@ -1,19 +1,22 @@
-//! Routing and handlers: one function per endpoint, none of them checks who is asking.
+//! Routing and handlers: one arm per operation, none of them checks who is asking.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use bytes::Bytes;
 use http::header::{ALLOW, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
+use serde::Serialize;
 use serde_json::json;
 
 use crate::App;
 use crate::identity::Caller;
-use crate::leaks;
 use crate::reply::{self, Body};
 use crate::state::Bank;
 use crate::transfer::TransferRequest;
+use crate::users::ProfileError;
+use crate::{form, leaks};
 
 /// Largest request body the bank reads.
 const MAX_BODY: usize = 64 * 1024;
@@ -34,11 +37,15 @@ enum Route<'a> {
     Health,
     DebugEnv,
     Branches,
+    Branch(&'a str),
     Rate(&'a str),
     Accounts,
     Account(&'a str),
     Transactions(&'a str),
+    Cards(&'a str),
     Transfers,
+    Me,
+    SupportMessages,
     Users,
     User(&'a str),
     AccountV1(&'a str),
@@ -52,11 +59,15 @@ impl<'a> Route<'a> {
             ["healthz"] => Self::Health,
             ["debug", "env"] => Self::DebugEnv,
             ["v2", "branches"] => Self::Branches,
+            ["v2", "branches", id] => Self::Branch(id),
             ["v2", "rates", code] => Self::Rate(code),
             ["v2", "accounts"] => Self::Accounts,
             ["v2", "accounts", id] => Self::Account(id),
             ["v2", "accounts", id, "transactions"] => Self::Transactions(id),
+            ["v2", "accounts", id, "cards"] => Self::Cards(id),
             ["v2", "transfers"] => Self::Transfers,
+            ["v2", "me"] => Self::Me,
+            ["v2", "support", "messages"] => Self::SupportMessages,
             ["v2", "admin", "users"] => Self::Users,
             ["v2", "admin", "users", id] => Self::User(id),
             ["v1", "accounts", id] => Self::AccountV1(id),
@@ -67,23 +78,28 @@ impl<'a> Route<'a> {
 
     /// Whether anyone may call it, even when identity tokens are required.
     fn is_public(self) -> bool {
-        matches!(self, Self::Health | Self::Branches | Self::Rate(_))
+        matches!(
+            self,
+            Self::Health | Self::Branches | Self::Branch(_) | Self::Rate(_)
+        )
     }
 
-    /// The one method each path accepts.
-    fn method(self) -> Method {
+    /// The methods each path accepts.
+    fn methods(self) -> &'static [Method] {
         match self {
-            Self::Transfers => Method::POST,
-            Self::User(_) => Method::DELETE,
+            Self::Transfers | Self::SupportMessages => &[Method::POST],
+            Self::Accounts | Self::Users => &[Method::GET, Method::POST],
+            Self::Me => &[Method::GET, Method::PATCH],
+            Self::User(_) => &[Method::DELETE],
             Self::Health
             | Self::DebugEnv
             | Self::Branches
+            | Self::Branch(_)
             | Self::Rate(_)
-            | Self::Accounts
             | Self::Account(_)
             | Self::Transactions(_)
-            | Self::Users
-            | Self::AccountV1(_) => Method::GET,
+            | Self::Cards(_)
+            | Self::AccountV1(_) => &[Method::GET],
         }
     }
 }
@@ -101,40 +117,67 @@ pub(crate) async fn handle(app: &App, request: Request<Incoming>) -> Response<Bo
             Err(reason) => return reply::error(StatusCode::UNAUTHORIZED, reason),
         },
     };
-    let bank = &app.bank;
     let Some(route) = route else {
         return reply::error(StatusCode::NOT_FOUND, "not found");
     };
-    if parts.method != route.method() {
+    let method = parts.method;
+    if !route.methods().contains(&method) {
         let mut response = reply::error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
-        if let Ok(allow) = HeaderValue::from_str(route.method().as_str()) {
+        let allow: Vec<&str> = route.methods().iter().map(Method::as_str).collect();
+        if let Ok(allow) = HeaderValue::from_str(&allow.join(", ")) {
             response.headers_mut().insert(ALLOW, allow);
         }
         return response;
     }
-    let subject = caller.subject;
-    match route {
-        Route::Health => reply::text(StatusCode::OK, "ok".to_owned()),
-        Route::DebugEnv => reply::json(StatusCode::OK, &leaks::debug_env()),
-        Route::Branches => branches(),
-        Route::Rate(code) => rate(code),
-        Route::Accounts => accounts(&lock(bank), subject.as_deref(), parts.uri.query()),
-        Route::Account(id) => account(&lock(bank), id),
-        Route::Transactions(id) => transactions(&lock(bank), id),
-        Route::Transfers => {
-            // Read the body before taking the lock: no lock is held across an await.
-            let bytes = match Limited::new(body, MAX_BODY).collect().await {
-                Ok(collected) => collected.to_bytes(),
-                Err(_) => return reply::error(StatusCode::BAD_REQUEST, "unreadable body"),
-            };
-            transfer(&mut lock(bank), &bytes, subject.as_deref())
+    // Read the body before taking the lock: no lock is held across an await.
+    let bytes = if method == Method::POST || method == Method::PATCH {
+        match Limited::new(body, MAX_BODY).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => return reply::error(StatusCode::BAD_REQUEST, "unreadable body"),
         }
-        Route::Users => reply::json(StatusCode::OK, &json!({ "users": lock(bank).users })),
-        Route::User(id) => delete_user(&mut lock(bank), id),
-        Route::AccountV1(id) => match lock(bank).account_v1(id) {
+    } else {
+        Bytes::new()
+    };
+    let subject = caller.subject.as_deref();
+    let query = parts.uri.query();
+    let bank = &app.bank;
+    match (route, method) {
+        (Route::Health, _) => reply::text(StatusCode::OK, "ok".to_owned()),
+        (Route::DebugEnv, _) => reply::json(StatusCode::OK, &leaks::debug_env()),
+        (Route::Branches, _) => branches(),
+        (Route::Branch(id), _) => branch(id),
+        (Route::Rate(code), _) => rate(code),
+        (Route::Accounts, Method::POST) => created(lock(bank).open_account(&bytes, subject)),
+        (Route::Accounts, _) => accounts(&lock(bank), subject, query),
+        (Route::Account(id), _) => account(&lock(bank), id),
+        (Route::Transactions(id), _) => transactions(&lock(bank), id, query),
+        (Route::Cards(id), _) => cards(&lock(bank), id),
+        (Route::Transfers, _) => transfer(&mut lock(bank), &bytes, subject),
+        (Route::Me, Method::PATCH) => match lock(bank).update_profile(subject, &bytes) {
+            Ok(user) => reply::json(StatusCode::OK, &user),
+            Err(ProfileError::NoSuchUser) => no_such_user(),
+            Err(ProfileError::Malformed(why)) => reply::error(StatusCode::BAD_REQUEST, why),
+        },
+        (Route::Me, _) => match subject.and_then(|id| lock(bank).user(id).cloned()) {
+            Some(user) => reply::json(StatusCode::OK, &user),
+            None => no_such_user(),
+        },
+        (Route::SupportMessages, _) => created(lock(bank).receive_message(&bytes, subject)),
+        (Route::Users, Method::POST) => created(lock(bank).create_user(&bytes)),
+        (Route::Users, _) => reply::json(StatusCode::OK, &json!({ "users": lock(bank).users })),
+        (Route::User(id), _) => delete_user(&mut lock(bank), id),
+        (Route::AccountV1(id), _) => match lock(bank).account_v1(id) {
             Some(v1) => reply::json(StatusCode::OK, &v1),
             None => no_such_account(),
         },
+    }
+}
+
+/// A `201` with the created object, or a `400` with the reason.
+fn created<T: Serialize>(result: Result<T, &'static str>) -> Response<Body> {
+    match result {
+        Ok(value) => reply::json(StatusCode::CREATED, &value),
+        Err(why) => reply::error(StatusCode::BAD_REQUEST, why),
     }
 }
 
@@ -148,6 +191,13 @@ fn branches() -> Response<Body> {
         .map(|(id, city)| json!({ "id": id, "city": city }))
         .collect();
     reply::json(StatusCode::OK, &json!({ "branches": branches }))
+}
+
+fn branch(id: &str) -> Response<Body> {
+    match BRANCHES.iter().find(|(known, _)| *known == id) {
+        Some((id, city)) => reply::json(StatusCode::OK, &json!({ "id": id, "city": city })),
+        None => reply::error(StatusCode::NOT_FOUND, "no such branch"),
+    }
 }
 
 fn rate(code: &str) -> Response<Body> {
@@ -168,7 +218,8 @@ fn accounts(bank: &Bank, subject: Option<&str>, query: Option<&str>) -> Response
         Ok(limit) => limit,
         Err(()) => return reply::error(StatusCode::BAD_REQUEST, "invalid limit"),
     };
-    let owner = query_param(query, "owner").or(subject);
+    let owner = form::value(query, "owner");
+    let owner = owner.as_deref().or(subject);
     let accounts: Vec<_> = bank
         .accounts
         .iter()
@@ -180,18 +231,10 @@ fn accounts(bank: &Bank, subject: Option<&str>, query: Option<&str>) -> Response
 
 /// `?limit=N`; absent means no limit.
 fn limit(query: Option<&str>) -> Result<usize, ()> {
-    match query_param(query, "limit") {
+    match form::value(query, "limit") {
         None => Ok(usize::MAX),
         Some(v) => v.parse().map_err(|_| ()),
     }
-}
-
-/// The first value of query parameter `name`, as sent (ids need no decoding).
-fn query_param<'q>(query: Option<&'q str>, name: &str) -> Option<&'q str> {
-    query
-        .into_iter()
-        .flat_map(|q| q.split('&'))
-        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
 }
 
 fn account(bank: &Bank, id: &str) -> Response<Body> {
@@ -201,16 +244,42 @@ fn account(bank: &Bank, id: &str) -> Response<Body> {
     }
 }
 
-fn transactions(bank: &Bank, id: &str) -> Response<Body> {
+/// The transactions of an account, filtered by `?q=` (text in the
+/// description), `?type=debit|credit` and `?limit=N`. The `X-Request-Purpose`
+/// header and the `last_search` cookie are "for the logs": ignored.
+fn transactions(bank: &Bank, id: &str, query: Option<&str>) -> Response<Body> {
     if bank.account(id).is_none() {
         return no_such_account();
     }
+    let Ok(limit) = limit(query) else {
+        return reply::error(StatusCode::BAD_REQUEST, "invalid limit");
+    };
+    let text = form::value(query, "q").map(|q| q.to_lowercase());
+    let kind = form::value(query, "type");
     let transactions: Vec<_> = bank
         .transactions
         .iter()
         .filter(|t| t.account_id == id)
+        .filter(|t| {
+            text.as_ref()
+                .is_none_or(|q| t.description.to_lowercase().contains(q))
+        })
+        .filter(|t| match kind.as_deref() {
+            Some("debit") => t.amount_cents < 0,
+            Some("credit") => t.amount_cents > 0,
+            _ => true,
+        })
+        .take(limit)
         .collect();
     reply::json(StatusCode::OK, &json!({ "transactions": transactions }))
+}
+
+/// Naive: full card numbers and CVVs, to anyone.
+fn cards(bank: &Bank, id: &str) -> Response<Body> {
+    if bank.account(id).is_none() {
+        return no_such_account();
+    }
+    reply::json(StatusCode::OK, &json!({ "cards": bank.cards_of(id) }))
 }
 
 fn transfer(bank: &mut Bank, body: &[u8], subject: Option<&str>) -> Response<Body> {
@@ -229,6 +298,10 @@ fn delete_user(bank: &mut Bank, id: &str) -> Response<Body> {
     } else {
         reply::error(StatusCode::NOT_FOUND, "no such user")
     }
+}
+
+fn no_such_user() -> Response<Body> {
+    reply::error(StatusCode::NOT_FOUND, "no such user")
 }
 
 fn no_such_account() -> Response<Body> {
@@ -265,12 +338,19 @@ mod tests {
     }
 
     #[test]
-    fn query_params_are_found_by_whole_name() {
+    fn methods_per_path() {
         assert_eq!(
-            query_param(Some("owner=u-bob&limit=1"), "owner"),
-            Some("u-bob")
+            Route::parse("/v2/me").map(Route::methods),
+            Some(&[Method::GET, Method::PATCH][..])
         );
-        assert_eq!(query_param(Some("owners=x"), "owner"), None);
-        assert_eq!(query_param(None, "owner"), None);
+        assert_eq!(
+            Route::parse("/v2/accounts/acc-1001/cards"),
+            Some(Route::Cards("acc-1001"))
+        );
+        assert_eq!(
+            Route::parse("/v2/support/messages").map(Route::methods),
+            Some(&[Method::POST][..])
+        );
+        assert!(Route::parse("/v2/branches/br-paris").is_some_and(Route::is_public));
     }
 }

@@ -13,23 +13,37 @@ pub(crate) struct Bank {
     pub(crate) transactions: Vec<Transaction>,
     /// Transfer records exactly as stored, unknown client fields included.
     pub(crate) transfers: Vec<Map<String, Value>>,
+    pub(crate) cards: Vec<Card>,
+    /// Messages to support, as sent (never escaped: an agent's console renders them).
+    pub(crate) messages: Vec<Value>,
     next_transaction: u32,
     next_transfer: u32,
+    /// The counter behind new account, user and message ids.
+    next_id: u32,
 }
 
 /// A customer or staff member.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct User {
     pub(crate) id: String,
     pub(crate) name: String,
     pub(crate) email: String,
     pub(crate) roles: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) address: Option<Value>,
     /// Not in the spec: the admin listing leaks it (excessive data exposure).
     pub(crate) password_hash: String,
+    /// Naive: kept in clear for users created through the API, and returned
+    /// (the spec marks it `writeOnly`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) password: Option<String>,
+    /// Naive, like `password`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) pin: Option<String>,
 }
 
 /// A bank account, in the current (v2) shape.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct Account {
     pub(crate) id: String,
     pub(crate) owner: String,
@@ -38,7 +52,25 @@ pub(crate) struct Account {
     pub(crate) iban: String,
     pub(crate) balance_cents: i64,
     pub(crate) currency: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) nickname: Option<String>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub(crate) labels: Map<String, Value>,
     pub(crate) opened_at: String,
+}
+
+/// A payment card of an account.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Card {
+    pub(crate) id: String,
+    pub(crate) account_id: String,
+    pub(crate) brand: String,
+    /// Naive: the full card number, returned as is.
+    pub(crate) number: String,
+    pub(crate) expires: String,
+    pub(crate) status: String,
+    /// Not in the spec, and never to be returned: the listing leaks it.
+    pub(crate) cvv: String,
 }
 
 /// One booking on one account; negative amounts are debits.
@@ -123,13 +155,28 @@ impl Bank {
                 "2025-02-28T06:00:00Z",
             ),
         ];
+        // Well-known test card numbers (Luhn-valid, never issued to anyone).
+        let cards = vec![
+            card("card-1", "acc-1001", "visa", "4111111111111111", "123"),
+            card("card-2", "acc-1001", "visa", "4012888888881881", "456"),
+            card(
+                "card-3",
+                "acc-2001",
+                "mastercard",
+                "5555555555554444",
+                "789",
+            ),
+        ];
         let mut bank = Bank {
             users,
             accounts,
             transactions: Vec::new(),
             transfers: Vec::new(),
+            cards,
+            messages: Vec::new(),
             next_transaction: 1,
             next_transfer: 1,
+            next_id: 1,
         };
         for (account_id, amount_cents, description, booked_at) in seed {
             bank.book(
@@ -155,6 +202,17 @@ impl Bank {
     /// The user with this id.
     pub(crate) fn user(&self, id: &str) -> Option<&User> {
         self.users.iter().find(|u| u.id == id)
+    }
+
+    pub(crate) fn user_mut(&mut self, id: &str) -> Option<&mut User> {
+        self.users.iter_mut().find(|u| u.id == id)
+    }
+
+    /// A fresh number for a new account, user or message id.
+    pub(crate) fn next_id(&mut self) -> u32 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
     }
 
     /// The v1 view of an account.
@@ -247,7 +305,10 @@ fn user(id: &str, name: &str, email: &str, role: &str) -> User {
         name: name.to_owned(),
         email: email.to_owned(),
         roles: vec![role.to_owned()],
+        address: None,
         password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1$ZmFrZXNhbHQ${id}-not-a-real-hash"),
+        password: None,
+        pin: None,
     }
 }
 
@@ -259,7 +320,21 @@ fn account(id: &str, owner: &str, kind: &str, iban: &str, balance_cents: i64) ->
         iban: iban.to_owned(),
         balance_cents,
         currency: "EUR".to_owned(),
+        nickname: None,
+        labels: Map::new(),
         opened_at: "2019-04-01".to_owned(),
+    }
+}
+
+fn card(id: &str, account_id: &str, brand: &str, number: &str, cvv: &str) -> Card {
+    Card {
+        id: id.to_owned(),
+        account_id: account_id.to_owned(),
+        brand: brand.to_owned(),
+        number: number.to_owned(),
+        expires: "09/29".to_owned(),
+        status: "active".to_owned(),
+        cvv: cvv.to_owned(),
     }
 }
 

@@ -436,6 +436,16 @@ fn api(
             return None;
         }
     };
+    // Overlays patch the spec before routes, policies and validators come from it.
+    let spec = match spec {
+        Some(s) => Some(crate::validate::overlay(
+            c,
+            &field,
+            a.validation.as_ref(),
+            s,
+        )?),
+        None => None,
+    };
     let mode = match a.mode.as_ref().map(|m| m.value.as_str()) {
         None | Some("enforce") => Mode::Enforce,
         Some("monitor") => Mode::Monitor,
@@ -478,12 +488,8 @@ fn api(
     };
     let contracts = crate::validate::build(c, &field, a.validation.as_ref(), spec.as_deref());
     let inspection = crate::inspect::build(c, &field, a.inspection.as_ref(), mode);
-    let protection = crate::respond::protect::build(
-        c,
-        &field,
-        a.responses.as_ref(),
-        contracts.as_deref(),
-    );
+    let protection =
+        crate::respond::protect::build(c, &field, a.responses.as_ref(), contracts.as_deref());
     let cors = crate::cors::build(c, &field, a.cors.as_ref(), spec.as_deref());
     Some(ApiConfig {
         name: a.name.value.clone(),

