@@ -13,7 +13,23 @@ mod traversal;
 mod xss;
 mod xxe;
 
-use crate::{Detector, Inspector, Settings, Views};
+use crate::normalize::ByteSet;
+use crate::{Detector, Inspector, Sensitivity, Settings, Views};
+
+/// The bytes without which a detector cannot fire at Low or Medium (every one
+/// of its patterns needs one of them; non-ASCII values always run it). The
+/// detectors that read words (SQL, commands) and traversal (which decodes
+/// base64) always run. Kept true by the unit tests, the corpus test and the
+/// `detectors` fuzz target.
+const JNDI_NEEDS: ByteSet = ByteSet::ascii(b"$");
+const CRLF_NEEDS: ByteSet = ByteSet::ascii(b"\r\n%");
+const XXE_NEEDS: ByteSet = ByteSet::ascii(b"<\"'");
+const XSS_NEEDS: ByteSet = ByteSet::ascii(b"<:=()`[]+\\");
+const SSTI_NEEDS: ByteSet = ByteSet::ascii(b"{[@<");
+const SSRF_NEEDS: ByteSet = ByteSet::ascii(b":/\\");
+const NOSQL_NEEDS: ByteSet = ByteSet::ascii(b"$.'\"|&{;");
+const LDAP_NEEDS: ByteSet = ByteSet::ascii(b"()");
+const PROTO_NEEDS: ByteSet = ByteSet::ascii(b"_.[");
 
 /// Builds every detector's automata now, so that the first request does not pay.
 pub(crate) fn warm() {
@@ -70,19 +86,21 @@ pub(crate) fn run(v: &Views<'_>, s: Settings) -> Option<Detector> {
         }
         return None;
     }
-    if on(Detector::Jndi) && jndi::detect(v, level) {
+    // High reads weaker signals (bare hosts …) that need no special byte.
+    let may = |needs: ByteSet| level == Sensitivity::High || v.bytes.may_have(needs);
+    if on(Detector::Jndi) && may(JNDI_NEEDS) && jndi::detect(v, level) {
         return Some(Detector::Jndi);
     }
-    if on(Detector::Crlf) && crlf::detect(v, level) {
+    if on(Detector::Crlf) && may(CRLF_NEEDS) && crlf::detect(v, level) {
         return Some(Detector::Crlf);
     }
-    if on(Detector::Xxe) && xxe::detect(v, level) {
+    if on(Detector::Xxe) && may(XXE_NEEDS) && xxe::detect(v, level) {
         return Some(Detector::Xxe);
     }
     if on(Detector::Traversal) && traversal::detect(v, level) {
         return Some(Detector::Traversal);
     }
-    if on(Detector::Xss) && xss::detect(v, level) {
+    if on(Detector::Xss) && may(XSS_NEEDS) && xss::detect(v, level) {
         return Some(Detector::Xss);
     }
     if on(Detector::Sqli) && sqli::detect(v, level) {
@@ -91,19 +109,19 @@ pub(crate) fn run(v: &Views<'_>, s: Settings) -> Option<Detector> {
     if on(Detector::Cmdi) && cmdi::detect(v, level) {
         return Some(Detector::Cmdi);
     }
-    if on(Detector::Ssti) && ssti::detect(v, level) {
+    if on(Detector::Ssti) && may(SSTI_NEEDS) && ssti::detect(v, level) {
         return Some(Detector::Ssti);
     }
-    if on(Detector::Ssrf) && ssrf::detect(v, level) {
+    if on(Detector::Ssrf) && may(SSRF_NEEDS) && ssrf::detect(v, level) {
         return Some(Detector::Ssrf);
     }
-    if on(Detector::Nosql) && nosql::detect(v, level) {
+    if on(Detector::Nosql) && may(NOSQL_NEEDS) && nosql::detect(v, level) {
         return Some(Detector::Nosql);
     }
-    if on(Detector::Ldap) && ldap::detect(v, level) {
+    if on(Detector::Ldap) && may(LDAP_NEEDS) && ldap::detect(v, level) {
         return Some(Detector::Ldap);
     }
-    if on(Detector::PrototypePollution) && proto::detect(v, level) {
+    if on(Detector::PrototypePollution) && may(PROTO_NEEDS) && proto::detect(v, level) {
         return Some(Detector::PrototypePollution);
     }
     None

@@ -33,6 +33,9 @@ pub struct Views<'a> {
     pub folded: String,
     /// Where the value was found.
     pub place: Place,
+    /// The bytes `raw` and `decoded` hold, so that a detector whose every
+    /// pattern needs a byte the value lacks is skipped without a scan.
+    pub bytes: ByteSet,
 }
 
 impl<'a> Views<'a> {
@@ -40,12 +43,68 @@ impl<'a> Views<'a> {
     pub fn new(raw: &'a str, place: Place) -> Views<'a> {
         let (decoded, _) = decode(raw, place);
         let folded = fold(&decoded);
+        let mut bytes = ByteSet::of(raw.as_bytes());
+        if let Cow::Owned(d) = &decoded {
+            bytes = bytes.union(ByteSet::of(d.as_bytes()));
+        }
         Views {
             raw,
             decoded,
             folded,
             place,
+            bytes,
         }
+    }
+}
+
+/// A set of bytes: the ASCII ones exactly, all others as one member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ByteSet {
+    ascii: u128,
+    non_ascii: bool,
+}
+
+impl ByteSet {
+    /// The set of the bytes of `b`.
+    pub fn of(b: &[u8]) -> ByteSet {
+        let mut set = ByteSet::default();
+        for &c in b {
+            if c < 0x80 {
+                set.ascii |= 1 << c;
+            } else {
+                set.non_ascii = true;
+            }
+        }
+        set
+    }
+
+    /// The set of these ASCII bytes (usable in a `const`).
+    pub const fn ascii(chars: &[u8]) -> ByteSet {
+        let mut ascii = 0u128;
+        let mut i = 0;
+        while i < chars.len() {
+            ascii |= 1 << chars[i];
+            i += 1;
+        }
+        ByteSet {
+            ascii,
+            non_ascii: false,
+        }
+    }
+
+    /// Both sets together.
+    #[must_use]
+    pub fn union(self, other: ByteSet) -> ByteSet {
+        ByteSet {
+            ascii: self.ascii | other.ascii,
+            non_ascii: self.non_ascii | other.non_ascii,
+        }
+    }
+
+    /// Whether the set may hold what `needs` asks for: a byte of `needs`, or
+    /// any non-ASCII byte (decoding tricks are judged by the detector itself).
+    pub fn may_have(self, needs: ByteSet) -> bool {
+        self.non_ascii || self.ascii & needs.ascii != 0
     }
 }
 

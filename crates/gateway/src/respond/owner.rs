@@ -136,8 +136,9 @@ const BODY_DIGESTS: [HeaderName; 5] = [
     HeaderName::from_static("repr-digest"),
 ];
 
-/// Fixes the headers of a response whose body was filtered to `len` bytes.
-fn rewritten(headers: &mut HeaderMap, len: usize) {
+/// Fixes the headers of a response whose body was filtered or re-encoded to
+/// `len` bytes (also used by response protection).
+pub(crate) fn rewritten(headers: &mut HeaderMap, len: usize) {
     headers.remove(header::TRANSFER_ENCODING);
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     for h in &BODY_DIGESTS {

@@ -2,6 +2,6 @@
 //! monitor mode, audit and metrics, response ownership, and the example bank's
 //! BOLA/BFLA defences.
 
-mod bank;
+pub(crate) mod bank;
 mod policies;
 mod responses;

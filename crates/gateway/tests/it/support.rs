@@ -471,3 +471,17 @@ pub async fn eventually<F: FnMut() -> bool>(what: &str, mut f: F) {
     }
     panic!("timed out waiting for: {what}");
 }
+
+/// Percent-encodes a path, query or cookie value (everything but unreserved
+/// characters).
+pub fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::StreamExt as _;
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderMap};
 use http::{Response, StatusCode};
 use http_body::{Body as _, Frame};
 use http_body_util::{BodyExt as _, BodyStream, StreamBody};
@@ -17,6 +17,7 @@ use crate::body::{self, Body, BoxError};
 use crate::exchange::Exchange;
 use crate::metrics::Metrics;
 use crate::problem::Reject;
+use crate::respond::owner::rewritten;
 
 /// At most this many fields of one response are named in its audit record
 /// (every action is still counted).
@@ -304,24 +305,6 @@ fn declared_length(headers: &HeaderMap) -> Option<u64> {
         .trim()
         .parse()
         .ok()
-}
-
-/// Headers that describe the exact bytes of the original body.
-const BODY_DIGESTS: [HeaderName; 5] = [
-    header::ETAG,
-    HeaderName::from_static("content-md5"),
-    HeaderName::from_static("digest"),
-    HeaderName::from_static("content-digest"),
-    HeaderName::from_static("repr-digest"),
-];
-
-/// Fixes the headers of a response whose body was re-encoded to `len` bytes.
-fn rewritten(headers: &mut HeaderMap, len: usize) {
-    headers.remove(header::TRANSFER_ENCODING);
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    for h in &BODY_DIGESTS {
-        headers.remove(h);
-    }
 }
 
 /// A body read within the limit, or what was read of it when it went over.

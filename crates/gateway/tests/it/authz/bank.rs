@@ -9,14 +9,14 @@ use serde_json::{Value, json};
 use crate::support::*;
 
 /// The bank example's directory.
-const BANK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/bank");
+pub(crate) const BANK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/bank");
 
 /// The real bank (trusting `X-Portcullis-Subject`, as the demo's bank trusts
 /// the gateway) and the gateway in front of it with the bank's real config.
-struct Setup {
-    bank: SocketAddr,
-    server: tokio::task::JoinHandle<std::io::Result<()>>,
-    gw: Gateway,
+pub(crate) struct Setup {
+    pub(crate) bank: SocketAddr,
+    pub(crate) server: tokio::task::JoinHandle<std::io::Result<()>>,
+    pub(crate) gw: Gateway,
 }
 
 impl Drop for Setup {
@@ -70,7 +70,7 @@ identity_providers:
     )
 }
 
-async fn setup() -> Setup {
+pub(crate) async fn setup() -> Setup {
     let (bank, server) = portcullis_bank::spawn("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
@@ -98,7 +98,7 @@ fn admin(mfa: bool) -> String {
 
 impl Setup {
     /// A request through the gateway with a bearer token.
-    fn through(
+    pub(crate) fn through(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -110,7 +110,7 @@ impl Setup {
     }
 
     /// A request to the bank alone, as `subject` (the header it trusts).
-    fn direct(
+    pub(crate) fn direct(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -129,7 +129,7 @@ impl Setup {
     }
 
     /// GET on the bank alone: status and JSON.
-    async fn direct_json(&self, path: &str, subject: &str) -> (u16, Value) {
+    pub(crate) async fn direct_json(&self, path: &str, subject: &str) -> (u16, Value) {
         let resp = self
             .direct(reqwest::Method::GET, path, subject)
             .send()

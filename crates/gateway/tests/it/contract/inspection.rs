@@ -7,19 +7,6 @@ use serde_json::json;
 use super::{contract_gateway, request_events};
 use crate::support::*;
 
-/// Percent-encodes a query or path value.
-fn enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// Waits for the audit record of the newest routed request.
 async fn last_event(gw: &Gateway, count: usize) -> serde_json::Value {
     eventually("the audit record", || request_events(gw).len() >= count).await;
