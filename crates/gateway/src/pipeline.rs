@@ -202,6 +202,7 @@ async fn run(
     // here, before anything reads the body (monitor mode records a failure).
     ex.stage = "authenticate";
     let (mut parts, incoming) = req.into_parts();
+    let sent_body = !incoming.is_end_stream();
     if conn.tls {
         // What `@scheme` / `@target-uri` mean for a signed request.
         parts
@@ -314,6 +315,7 @@ async fn run(
             &path_params,
             &parts,
             buffered.as_deref(),
+            sent_body && !c.needs_body() && contracts.is_some_and(|c| c.strict),
             ex,
         )?,
         None => None,
@@ -483,7 +485,8 @@ async fn run(
 
 /// The validate stage: a violation is a 400 (a media type the operation does
 /// not accept a 415) unless the API is in monitor mode. What validation decoded
-/// goes on to inspection.
+/// goes on to inspection. `unexpected_body`: strict mode, and a body came for
+/// an operation that declares none.
 #[allow(clippy::too_many_arguments)]
 fn validate(
     gw: &Gateway,
@@ -493,6 +496,7 @@ fn validate(
     path_params: &[(&str, &str)],
     parts: &http::request::Parts,
     body: Option<&[u8]>,
+    unexpected_body: bool,
     ex: &mut Exchange,
 ) -> Result<Option<portcullis_openapi::validate::Validated>, Reject> {
     let req = portcullis_openapi::validate::Request {
@@ -501,7 +505,12 @@ fn validate(
         headers: &parts.headers,
         body,
     };
-    match contract.validate(&req) {
+    let checked = if unexpected_body {
+        Err(crate::validate::unexpected_body())
+    } else {
+        contract.validate(&req)
+    };
+    match checked {
         Ok(v) => Ok(Some(v)),
         Err(invalid) => {
             let enforced = api.cfg.mode == Mode::Enforce;

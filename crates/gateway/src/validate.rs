@@ -76,6 +76,9 @@ pub struct Contracts {
     pub validate_requests: bool,
     /// The API's body limit, when it sets one below the global limit.
     pub max_body_bytes: Option<u64>,
+    /// Strict mode: objects are closed, and a body sent to an operation that
+    /// declares none is refused.
+    pub strict: bool,
 }
 
 impl Contracts {
@@ -168,8 +171,9 @@ pub(crate) fn build(
     let size = |b: Option<Bytes>, default: usize| {
         b.map_or(default, |b| usize::try_from(b.0).unwrap_or(usize::MAX))
     };
+    let strict = raw.strict.unwrap_or(false);
     let options = Options {
-        strict: raw.strict.unwrap_or(false),
+        strict,
         reject_unknown_query,
         limits: Limits {
             max_depth: l.max_depth.unwrap_or(d.max_depth),
@@ -198,7 +202,17 @@ pub(crate) fn build(
         by_operation,
         validate_requests: raw.enabled.unwrap_or(true),
         max_body_bytes: l.max_body_bytes.map(|b| b.0),
+        strict,
     }))
+}
+
+/// The violation of a body sent, in strict mode, to an operation that
+/// declares none (data the spec does not describe must not reach the service).
+pub fn unexpected_body() -> Invalid {
+    Invalid::Violations(vec![portcullis_openapi::validate::Violation {
+        pointer: "/body".into(),
+        reason: "is not allowed: the operation takes no request body".into(),
+    }])
 }
 
 /// A contract's refusal as the problem the client gets.

@@ -36,6 +36,17 @@ async fn valid_requests_pass_and_invalid_parameters_are_listed_without_their_val
         .await;
     assert_eq!(ok.status(), 200);
     assert_eq!(up.requests().len(), 1);
+    // Outside strict mode, a body the operation does not declare is passed on
+    // (inspected, not validated).
+    let resp = client()
+        .get(format!("{}/notes/n-1", gw.url))
+        .header("content-type", "application/json")
+        .body(json!({"note": "hello"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(up.requests().len(), 2);
 
     // Each broken parameter is named by its pointer; none of the values is echoed.
     let resp = gw
@@ -52,7 +63,7 @@ async fn valid_requests_pass_and_invalid_parameters_are_listed_without_their_val
     );
     assert_eq!(
         up.requests().len(),
-        1,
+        2,
         "nothing invalid reaches the upstream"
     );
 
@@ -209,6 +220,17 @@ async fn strict_mode_closes_objects_and_limits_hold_while_parsing() {
     // An undeclared query parameter.
     let v = violations(gw.get("/notes/n-1?debug=1").await).await;
     assert_eq!(v.len(), 1, "{v:?}");
+    // A body for an operation that declares none: data the spec does not
+    // describe, refused in strict mode.
+    let resp = client()
+        .get(format!("{}/notes/n-1", gw.url))
+        .header("content-type", "application/json")
+        .body(json!({"isAdmin": true}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let v = violations(resp).await;
+    assert_eq!(pointers(&v), ["/body"], "{v:?}");
     assert_eq!(up.requests().len(), 1);
 }
 
