@@ -88,22 +88,44 @@ pub fn finish(headers: &mut HeaderMap, sec: &SecurityHeaders, tls: bool, request
     }
     let json = headers
         .get(header::CONTENT_TYPE)
-        .map(|v| {
-            let ct = v.as_bytes();
-            let essence = ct
-                .split(|&b| b == b';')
-                .next()
-                .unwrap_or_default()
-                .trim_ascii();
-            essence.eq_ignore_ascii_case(b"application/json")
-                || (essence.len() >= 5
-                    && essence[essence.len() - 5..].eq_ignore_ascii_case(b"+json"))
-        })
-        .unwrap_or(false);
+        .is_some_and(|v| is_json_type(v.as_bytes()));
     if json && let Ok(v) = HeaderValue::try_from(sec.json_csp.as_str()) {
         headers.entry(header::CONTENT_SECURITY_POLICY).or_insert(v);
     }
     for (n, v) in &sec.custom {
         headers.entry(n.clone()).or_insert(v.clone());
     }
+}
+
+/// Whether a `Content-Type` value is JSON: `application/json` or a `+json`
+/// suffix (parameters ignored, case-insensitive).
+pub(crate) fn is_json_type(content_type: &[u8]) -> bool {
+    let essence = content_type
+        .split(|&b| b == b';')
+        .next()
+        .unwrap_or_default()
+        .trim_ascii();
+    essence.eq_ignore_ascii_case(b"application/json")
+        || (essence.len() > 5 && essence[essence.len() - 5..].eq_ignore_ascii_case(b"+json"))
+}
+
+/// No `Content-Encoding`, or only `identity` (every value, every list element).
+pub(crate) fn identity_encoded(headers: &HeaderMap) -> bool {
+    headers.get_all(header::CONTENT_ENCODING).iter().all(|v| {
+        v.as_bytes()
+            .split(|&b| b == b',')
+            .map(<[u8]>::trim_ascii)
+            .all(|coding| coding.is_empty() || coding.eq_ignore_ascii_case(b"identity"))
+    })
+}
+
+/// The `Content-Length`, when it parses.
+pub(crate) fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }

@@ -20,6 +20,7 @@ mod error;
 mod index;
 mod load;
 mod operation;
+pub mod pointer;
 mod refs;
 mod scheme;
 mod template;

@@ -80,10 +80,7 @@ pub(crate) fn check_all(doc: &Value, source: &Path) -> Result<(), SpecError> {
     Ok(())
 }
 
-/// Escapes one JSON pointer token (`/` → `~1`, `~` → `~0`).
-pub(crate) fn escape(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
-}
+pub(crate) use crate::pointer::escape;
 
 /// The JSON pointer a local `$ref` names, or why it is not followed.
 fn local_pointer(

@@ -18,6 +18,7 @@ use portcullis_policy::{OwnerVerdict, PrincipalFacts, ResponseOwner};
 
 use crate::body::{self, Body};
 use crate::problem::Reject;
+use crate::respond::{declared_length, identity_encoded, is_json_type};
 
 /// A response read for the ownership decision, or one that needs none.
 #[derive(Debug)]
@@ -165,16 +166,6 @@ async fn read(mut body: Body, max_bytes: u64) -> Result<Bytes, Reject> {
     Ok(out.freeze())
 }
 
-/// No `Content-Encoding`, or only `identity` (every value, every list element).
-fn identity_encoded(headers: &HeaderMap) -> bool {
-    headers.get_all(header::CONTENT_ENCODING).iter().all(|v| {
-        v.as_bytes()
-            .split(|&b| b == b',')
-            .map(<[u8]>::trim_ascii)
-            .all(|coding| coding.is_empty() || coding.eq_ignore_ascii_case(b"identity"))
-    })
-}
-
 /// The content type is JSON (`application/json`, `*/*+json`), or absent (the
 /// body must then parse as JSON).
 fn json_or_unlabelled(headers: &HeaderMap) -> bool {
@@ -185,25 +176,7 @@ fn json_or_unlabelled(headers: &HeaderMap) -> bool {
         // Two content types: which one would the client believe?
         (Some(_), Some(_)) => return false,
     };
-    let essence = ct
-        .as_bytes()
-        .split(|&b| b == b';')
-        .next()
-        .unwrap_or_default()
-        .trim_ascii();
-    essence.eq_ignore_ascii_case(b"application/json")
-        || (essence.len() > 5 && essence[essence.len() - 5..].eq_ignore_ascii_case(b"+json"))
-}
-
-/// The `Content-Length`, when there is exactly one that parses.
-fn declared_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    is_json_type(ct.as_bytes())
 }
 
 #[cfg(test)]

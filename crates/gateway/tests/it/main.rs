@@ -3,6 +3,7 @@
 // A panic is how a test fails; helpers unwrap for the same reason.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod scripted;
 mod support;
 
 mod admin;

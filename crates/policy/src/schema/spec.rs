@@ -131,21 +131,6 @@ pub(crate) fn pointer_tokens(pointer: &str) -> Option<Vec<String>> {
     pointer
         .strip_prefix('/')?
         .split('/')
-        .map(|token| {
-            let mut out = String::with_capacity(token.len());
-            let mut chars = token.chars();
-            while let Some(c) = chars.next() {
-                if c != '~' {
-                    out.push(c);
-                    continue;
-                }
-                match chars.next() {
-                    Some('0') => out.push('~'),
-                    Some('1') => out.push('/'),
-                    _ => return None,
-                }
-            }
-            Some(out)
-        })
+        .map(portcullis_openapi::pointer::unescape)
         .collect()
 }

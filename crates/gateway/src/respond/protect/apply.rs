@@ -18,6 +18,7 @@ use crate::exchange::Exchange;
 use crate::metrics::Metrics;
 use crate::problem::Reject;
 use crate::respond::owner::rewritten;
+use crate::respond::{declared_length, identity_encoded, is_json_type};
 
 /// At most this many fields of one response are named in its audit record
 /// (every action is still counted).
@@ -122,7 +123,7 @@ impl Protection {
         }
         let media = match content_type(resp.headers()) {
             Ok(None) => Media::Unlabelled,
-            Ok(Some(ct)) if is_json(ct) => Media::Json,
+            Ok(Some(ct)) if is_json_type(ct.as_bytes()) => Media::Json,
             _ => Media::Other,
         };
         if media == Media::Other || (!must && !identity_encoded(resp.headers())) {
@@ -274,37 +275,6 @@ fn content_type(headers: &HeaderMap) -> Result<Option<&str>, ()> {
         (Some(v), None) => v.to_str().map(Some).map_err(|_| ()),
         (Some(_), Some(_)) => Err(()),
     }
-}
-
-/// `application/json` or a `+json` suffix.
-fn is_json(ct: &str) -> bool {
-    let essence = ct.split(';').next().unwrap_or_default().trim();
-    essence.eq_ignore_ascii_case("application/json")
-        || (essence.len() > 5
-            && essence
-                .get(essence.len() - 5..)
-                .is_some_and(|s| s.eq_ignore_ascii_case("+json")))
-}
-
-/// No `Content-Encoding`, or only `identity`.
-fn identity_encoded(headers: &HeaderMap) -> bool {
-    headers.get_all(header::CONTENT_ENCODING).iter().all(|v| {
-        v.as_bytes()
-            .split(|&b| b == b',')
-            .map(<[u8]>::trim_ascii)
-            .all(|c| c.is_empty() || c.eq_ignore_ascii_case(b"identity"))
-    })
-}
-
-/// The `Content-Length`, when it parses.
-fn declared_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
 }
 
 /// A body read within the limit, or what was read of it when it went over.

@@ -4,6 +4,7 @@
 //! of configured field pointers.
 
 use portcullis_inspect::redact::Redactor;
+use portcullis_openapi::pointer::{escape, unescape};
 use serde_json::Value;
 
 /// What happens to sensitive data.
@@ -63,29 +64,6 @@ impl FieldPattern {
         }
         Ok(FieldPattern { segments })
     }
-}
-
-/// `~1` → `/`, `~0` → `~`; `None` for any other `~`.
-fn unescape(s: &str) -> Option<String> {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c != '~' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('0') => out.push('~'),
-            Some('1') => out.push('/'),
-            _ => return None,
-        }
-    }
-    Some(out)
-}
-
-/// A key as a JSON pointer segment.
-fn escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
 }
 
 /// An API's compiled redaction.

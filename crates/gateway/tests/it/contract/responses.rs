@@ -3,12 +3,10 @@
 //! type the spec contradicts refused, and every action audited by field name,
 //! never by value.
 
-mod upstream;
-
 use serde_json::{Value, json};
 
+use crate::scripted::{Reply, Scripted};
 use crate::support::*;
-use upstream::{Reply, Scripted};
 
 /// Users with writeOnly secrets (nested too), payments, and a download.
 const SPEC: &str = r#"

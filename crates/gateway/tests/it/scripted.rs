@@ -15,16 +15,16 @@ use tokio::net::TcpListener;
 
 /// What the scripted upstream answers.
 #[derive(Clone)]
-pub(super) struct Reply {
-    pub(super) status: u16,
-    pub(super) headers: Vec<(&'static str, &'static str)>,
-    pub(super) body: Bytes,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(&'static str, &'static str)>,
+    pub(crate) body: Bytes,
     /// Streamed in 1 KiB chunks, without `Content-Length`.
-    pub(super) chunked: bool,
+    pub(crate) chunked: bool,
 }
 
 impl Reply {
-    pub(super) fn json(body: impl Into<Bytes>) -> Reply {
+    pub(crate) fn json(body: impl Into<Bytes>) -> Reply {
         Reply {
             status: 200,
             headers: vec![("content-type", "application/json")],
@@ -33,7 +33,7 @@ impl Reply {
         }
     }
 
-    pub(super) fn typed(content_type: &'static str, body: impl Into<Bytes>) -> Reply {
+    pub(crate) fn typed(content_type: &'static str, body: impl Into<Bytes>) -> Reply {
         Reply {
             headers: vec![("content-type", content_type)],
             ..Reply::json(body)
@@ -43,7 +43,7 @@ impl Reply {
 
 /// An upstream answering every request with the reply set last; it records
 /// request headers.
-pub(super) struct Scripted {
+pub(crate) struct Scripted {
     addr: SocketAddr,
     reply: Arc<Mutex<Reply>>,
     seen: Arc<Mutex<Vec<HeaderMap>>>,
@@ -57,7 +57,7 @@ impl Drop for Scripted {
 }
 
 impl Scripted {
-    pub(super) async fn start() -> Scripted {
+    pub(crate) async fn start() -> Scripted {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let reply = Arc::new(Mutex::new(Reply::json("{}")));
@@ -89,15 +89,15 @@ impl Scripted {
         }
     }
 
-    pub(super) fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
-    pub(super) fn answer(&self, reply: Reply) {
+    pub(crate) fn answer(&self, reply: Reply) {
         *self.reply.lock().unwrap() = reply;
     }
 
-    pub(super) fn requests(&self) -> Vec<HeaderMap> {
+    pub(crate) fn requests(&self) -> Vec<HeaderMap> {
         self.seen.lock().unwrap().clone()
     }
 }
