@@ -307,7 +307,7 @@ async fn run(
     // body as the spec declares them (monitor mode records a violation).
     ex.stage = "validate";
     let validated = match contract {
-        Some(c) => validate(
+        Some(c) => crate::validate::stage(
             gw,
             api,
             &op,
@@ -480,54 +480,6 @@ async fn run(
     match protection {
         Some(p) => p.body(resp, scope, ex).await,
         None => Ok(resp),
-    }
-}
-
-/// The validate stage: a violation is a 400 (a media type the operation does
-/// not accept a 415) unless the API is in monitor mode. What validation decoded
-/// goes on to inspection. `unexpected_body`: strict mode, and a body came for
-/// an operation that declares none.
-#[allow(clippy::too_many_arguments)]
-fn validate(
-    gw: &Gateway,
-    api: &crate::runtime::ApiRuntime,
-    op: &crate::route::Operation,
-    contract: &portcullis_openapi::validate::Contract,
-    path_params: &[(&str, &str)],
-    parts: &http::request::Parts,
-    body: Option<&[u8]>,
-    unexpected_body: bool,
-    ex: &mut Exchange,
-) -> Result<Option<portcullis_openapi::validate::Validated>, Reject> {
-    let req = portcullis_openapi::validate::Request {
-        path_params,
-        query: parts.uri.query(),
-        headers: &parts.headers,
-        body,
-    };
-    let checked = if unexpected_body {
-        Err(crate::validate::unexpected_body())
-    } else {
-        contract.validate(&req)
-    };
-    match checked {
-        Ok(v) => Ok(Some(v)),
-        Err(invalid) => {
-            let enforced = api.cfg.mode == Mode::Enforce;
-            gw.metrics.contract(
-                &api.name,
-                &op.id,
-                "validation",
-                crate::validate::outcome(&invalid),
-                enforced,
-            );
-            let reject = crate::validate::reject(invalid);
-            if enforced {
-                return Err(reject);
-            }
-            ex.monitored.get_or_insert(reject);
-            Ok(None)
-        }
     }
 }
 

@@ -230,3 +230,46 @@ pub fn outcome(invalid: &Invalid) -> &'static str {
         Invalid::Violations(_) => "invalid",
     }
 }
+
+/// The validate stage: a violation is a 400 (a media type the operation does
+/// not accept a 415) unless the API is in monitor mode. What validation decoded
+/// goes on to inspection. `unexpected_body`: strict mode, and a body came for
+/// an operation that declares none.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn stage(
+    gw: &crate::Gateway,
+    api: &crate::runtime::ApiRuntime,
+    op: &crate::route::Operation,
+    contract: &portcullis_openapi::validate::Contract,
+    path_params: &[(&str, &str)],
+    parts: &http::request::Parts,
+    body: Option<&[u8]>,
+    unexpected_body: bool,
+    ex: &mut crate::exchange::Exchange,
+) -> Result<Option<portcullis_openapi::validate::Validated>, Reject> {
+    let req = portcullis_openapi::validate::Request {
+        path_params,
+        query: parts.uri.query(),
+        headers: &parts.headers,
+        body,
+    };
+    let checked = if unexpected_body {
+        Err(self::unexpected_body())
+    } else {
+        contract.validate(&req)
+    };
+    match checked {
+        Ok(v) => Ok(Some(v)),
+        Err(invalid) => {
+            let enforced = api.cfg.mode == crate::config::Mode::Enforce;
+            gw.metrics
+                .contract(&api.name, &op.id, "validation", outcome(&invalid), enforced);
+            let reject = reject(invalid);
+            if enforced {
+                return Err(reject);
+            }
+            ex.monitored.get_or_insert(reject);
+            Ok(None)
+        }
+    }
+}
