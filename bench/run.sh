@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Load benchmark: Portcullis side by side with a plain nginx reverse proxy, in one
 # run, on equal CPU, in front of the same static upstream. See bench/README.md.
+# Also the cost of rate limiting: in process memory, and in Redis (a second
+# Portcullis process and a redis-server the script starts).
 #
 #   bench/run.sh                       # defaults: DURATION=10s CONNECTIONS=50 RUNS=3
 #   DURATION=5s RUNS=1 bench/run.sh    # quick look
@@ -11,8 +13,8 @@
 #   RUNS         measurements per target, interleaved        (default 3)
 #   WARMUP       wrk warm-up before each measurement         (default 2s)
 #   PROFILE      1: after measuring, `perf record` Portcullis under load (default 0)
-#   PROFILE_TARGET  which Portcullis target to profile: portcullis, portcullis-jwt or
-#                portcullis-policy (default portcullis)
+#   PROFILE_TARGET  which Portcullis target to profile: portcullis, portcullis-jwt,
+#                portcullis-policy, portcullis-limit or portcullis-redis (default portcullis)
 #   KEEP_LOGS    1: keep the full audit/access logs (default: trimmed to 20 lines)
 #   SKIP_BUILD   1: do not run cargo build (use the existing release binary)
 #   BENCH_NICE   niceness of every benchmark process (default -20 as root, else 0),
@@ -46,8 +48,16 @@ POLICY_PATH="/p/secure/items/42"
 # mode) and inspects every string of it: the "full contract" row.
 POST_PATH="/orders"
 CONTRACT_PATH="/c/orders"
+# The same item through a fourth API (the same spec under /l) with one rate limit
+# keyed by the client address, so high that nothing is ever refused: the row
+# measures what the limiter costs. `portcullis-limit` keeps the counters in the
+# process's memory; `portcullis-redis` is a second Portcullis process (the store is
+# process-wide) with the same API and `store.redis` pointing at a redis-server the
+# script starts: one EVALSHA per request.
+LIMIT_PATH="/l/items/42"
+LIMIT_RATE="1000000/s"
 EXPECTED_BODY='{"id":42,"name":"widget"}'
-TARGETS=(upstream nginx portcullis portcullis-jwt portcullis-policy nginx-post portcullis-post portcullis-contract)
+TARGETS=(upstream nginx portcullis portcullis-jwt portcullis-policy portcullis-limit portcullis-redis nginx-post portcullis-post portcullis-contract)
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -67,6 +77,15 @@ fi
 PORTCULLIS="$ROOT/target/release/portcullis"
 [ -x "$PORTCULLIS" ] || die "$PORTCULLIS not built"
 
+# redis-server for the portcullis-redis row (scripts/ensure-redis installs it when missing).
+if [ -x "$ROOT/scripts/ensure-redis" ]; then
+    "$ROOT/scripts/ensure-redis" >&2 || die "scripts/ensure-redis failed"
+fi
+REDIS_SERVER="$(command -v redis-server || echo /usr/bin/redis-server)"
+REDIS_CLI="$(command -v redis-cli || echo /usr/bin/redis-cli)"
+[ -x "$REDIS_SERVER" ] || die "redis-server not found (scripts/ensure-redis installs it)"
+[ -x "$REDIS_CLI" ] || die "redis-cli not found (Debian: redis-tools)"
+
 # ---------------------------------------------------------------------------
 # CPU pinning: the proxy under test alone on CPU 1; wrk and the upstream on CPU 0.
 # ---------------------------------------------------------------------------
@@ -76,7 +95,7 @@ NICE=(nice -n "$BENCH_NICE")
 if [ "$NCPU" -ge 2 ] && command -v taskset >/dev/null; then
     PIN_LOAD=("${NICE[@]}" taskset -c 0)   # wrk + upstream nginx
     PIN_PROXY=("${NICE[@]}" taskset -c 1)  # nginx proxy / portcullis (one at a time is loaded)
-    PINNING="proxy under test (nginx proxy or Portcullis) pinned to CPU 1 (taskset -c 1), alone; wrk and the upstream nginx pinned to CPU 0 (taskset -c 0). Both proxies run during the whole benchmark but only one is loaded at a time. All benchmark processes run at nice $BENCH_NICE so that unrelated work on the machine (builds, tests) takes less CPU from them; it is not excluded from the CPUs."
+    PINNING="proxy under test (nginx proxy or Portcullis) pinned to CPU 1 (taskset -c 1), alone; wrk, the upstream nginx and the redis-server of the portcullis-redis row pinned to CPU 0 (taskset -c 0), so the Redis row's gateway is alone on CPU 1 while Redis' work competes with wrk and the upstream on CPU 0. The proxies (nginx, the Portcullis process of the other rows, the Redis-backed Portcullis process) run during the whole benchmark but only one is loaded at a time. All benchmark processes run at nice $BENCH_NICE so that unrelated work on the machine (builds, tests) takes less CPU from them; it is not excluded from the CPUs."
 else
     PIN_LOAD=("${NICE[@]}")
     PIN_PROXY=("${NICE[@]}")
@@ -154,6 +173,9 @@ UP_PORT=$(free_port)
 NGX_PORT=$(free_port)
 PC_PORT=$(free_port)
 PC_ADMIN_PORT=$(free_port)
+PC2_PORT=$(free_port)
+PC2_ADMIN_PORT=$(free_port)
+REDIS_PORT=$(free_port)
 
 # ---------------------------------------------------------------------------
 # 2a. The upstream: nginx answering a fixed JSON body for any path.
@@ -240,6 +262,26 @@ wrk.body = f:read("*a")
 f:close()
 wrk.headers["Content-Type"] = "application/json"
 EOF
+# The rate-limited API (portcullis-limit and portcullis-redis): the passthrough API
+# under /l with one limit keyed by the client address that never refuses here.
+limit_api() {
+    cat <<EOF
+  - name: bench-limit
+    spec: openapi.yaml
+    base_path: /l
+    strip_base_path: true
+    upstream: bench
+    security: { bearer: bench-idp }
+    validation: { enabled: false }
+    inspection: { enabled: false }
+    rate_limits:
+      - name: per-client
+        rate: $LIMIT_RATE
+        burst: ${LIMIT_RATE%%/*}
+        key: ip
+        on_store_error: local
+EOF
+}
 cat >"$OUT/portcullis/portcullis.yaml" <<EOF
 # Generated by bench/run.sh
 runtime:
@@ -292,6 +334,7 @@ apis:
       operations:
         getItemSecured:
           attributes: { sensitivity: 2 }
+$(limit_api)
 EOF
 "$PORTCULLIS" token keygen --out "$OUT/portcullis/idp-key.pem" --alg ES256 >"$OUT/portcullis/idp-jwks.json" \
     || die "portcullis token keygen failed"
@@ -306,6 +349,44 @@ JWT="$(mint "$ROLES")" || die "portcullis token mint failed"
 JWT_NOT_READER="$(mint "${ROLES%,reader}")" || die "portcullis token mint failed"
 
 "$PORTCULLIS" check -c "$OUT/portcullis/portcullis.yaml" >&2 || die "portcullis check failed"
+
+# The second Portcullis process (portcullis-redis): the same rate-limited API, its
+# counters in Redis. Its admin API has a token so that /metrics (the store's
+# call counters) can be read.
+mkdir -p "$OUT/portcullis-redis" "$OUT/redis"
+cp "$OUT/portcullis/openapi.yaml" "$OUT/portcullis/idp-jwks.json" "$OUT/portcullis-redis/"
+(umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$OUT/portcullis-redis/admin-token")
+(umask 077 && printf 'Authorization: Bearer %s\n' "$(cat "$OUT/portcullis-redis/admin-token")" >"$OUT/portcullis-redis/admin-auth.header")
+cat >"$OUT/portcullis-redis/portcullis.yaml" <<EOF
+# Generated by bench/run.sh
+runtime:
+  worker_threads: 1
+listeners:
+  - address: 127.0.0.1:$PC2_PORT
+admin:
+  address: 127.0.0.1:$PC2_ADMIN_PORT
+  token: file:admin-token
+audit:
+  file: audit.jsonl
+store:
+  redis:
+    url: redis://127.0.0.1:$REDIS_PORT/0
+    timeout: 100ms
+    instances: 1
+upstreams:
+  bench:
+    targets: [http://127.0.0.1:$UP_PORT]
+identity_providers:
+  bench-idp:
+    jwt:
+      issuer: https://idp.bench.local
+      audiences: [bench]
+      algorithms: [ES256]
+      jwks_file: idp-jwks.json
+apis:
+$(limit_api)
+EOF
+"$PORTCULLIS" check -c "$OUT/portcullis-redis/portcullis.yaml" >&2 || die "portcullis check (portcullis-redis) failed"
 
 log "starting upstream nginx on 127.0.0.1:$UP_PORT (CPU 0)"
 "${PIN_LOAD[@]}" "$NGINX" -p "$OUT/upstream" -c "$OUT/upstream/nginx.conf" \
@@ -327,12 +408,61 @@ PC_PID=${PIDS[-1]}
 wait_ready portcullis "http://127.0.0.1:$PC_ADMIN_PORT/healthz" "$PC_PID"
 wait_ready portcullis "http://127.0.0.1:$PC_PORT/" "$PC_PID"
 
+log "starting redis-server on 127.0.0.1:$REDIS_PORT (CPU 0)"
+(cd "$OUT/redis" && exec "${PIN_LOAD[@]}" "$REDIS_SERVER" --port "$REDIS_PORT" --bind 127.0.0.1 \
+    --save '' --appendonly no --dir "$OUT/redis") >"$OUT/redis.stdout" 2>"$OUT/redis.stderr" &
+PIDS+=($!)
+REDIS_PID=${PIDS[-1]}
+redis_cli() { "$REDIS_CLI" -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+for _ in $(seq 1 200); do
+    kill -0 "$REDIS_PID" 2>/dev/null || die "redis-server exited during start-up (see $OUT/redis.stdout)"
+    [ "$(redis_cli ping 2>/dev/null)" = PONG ] && break
+    sleep 0.1
+done
+[ "$(redis_cli ping 2>/dev/null)" = PONG ] || die "redis-server not ready after 20 s"
+log "redis-server ready ($("$REDIS_SERVER" --version | awk '{ print $3 }'))"
+# Calls of a command Redis has executed so far (INFO commandstats; 0 before the
+# first). `evalsha`: every script call. `time`: the rate-limit check script reads
+# Redis' clock once per call, and the other script the gateway runs here (the
+# revocation mirror's refresh, once a second, in the background) does not, so it
+# tells the check calls from the background ones.
+redis_calls() {
+    redis_cli INFO commandstats | tr -d '\r' \
+        | awk -F'[:=,]' -v c="cmdstat_$1" '$1 == c { n = $3 } END { printf "%d", n }'
+}
+evalsha_calls() { redis_calls evalsha; }
+# Sum of the values of the second process's metric lines matching a regex.
+pc2_metric() {
+    curl -s --max-time 5 -H "@$OUT/portcullis-redis/admin-auth.header" \
+        "http://127.0.0.1:$PC2_ADMIN_PORT/metrics" \
+        | awk -v re="$1" '$0 ~ re { s += $NF } END { printf "%d", s }'
+}
+STORE_FAIL_RE='^portcullis_store_events_total[{].*event="(call_error|call_timeout|skipped_down)"'
+# Requests the second process answered (it has only the rate-limited API).
+REQS_RE='^portcullis_requests_total[{]'
+
+log "starting portcullis-redis on 127.0.0.1:$PC2_PORT (CPU 1), admin 127.0.0.1:$PC2_ADMIN_PORT"
+(cd "$OUT/portcullis-redis" && exec "${PIN_PROXY[@]}" "$PORTCULLIS" run -c portcullis.yaml) \
+    >"$OUT/portcullis-redis.stdout" 2>"$OUT/portcullis-redis.stderr" &
+PIDS+=($!)
+PC2_PID=${PIDS[-1]}
+wait_ready portcullis-redis "http://127.0.0.1:$PC2_ADMIN_PORT/healthz" "$PC2_PID"
+wait_ready portcullis-redis "http://127.0.0.1:$PC2_PORT/" "$PC2_PID"
+# The store connects in the background: wait until it reports Redis up.
+for _ in $(seq 1 100); do
+    [ "$(pc2_metric '^portcullis_store_up ')" = 1 ] && break
+    sleep 0.1
+done
+[ "$(pc2_metric '^portcullis_store_up ')" = 1 ] || die "portcullis-redis: the store did not report Redis up (see $OUT/portcullis-redis.stderr)"
+
 declare -A URL=(
     [upstream]="http://127.0.0.1:$UP_PORT$REQ_PATH"
     [nginx]="http://127.0.0.1:$NGX_PORT$REQ_PATH"
     [portcullis]="http://127.0.0.1:$PC_PORT$REQ_PATH"
     [portcullis-jwt]="http://127.0.0.1:$PC_PORT$JWT_PATH"
     [portcullis-policy]="http://127.0.0.1:$PC_PORT$POLICY_PATH"
+    [portcullis-limit]="http://127.0.0.1:$PC_PORT$LIMIT_PATH"
+    [portcullis-redis]="http://127.0.0.1:$PC2_PORT$LIMIT_PATH"
     [nginx-post]="http://127.0.0.1:$NGX_PORT$POST_PATH"
     [portcullis-post]="http://127.0.0.1:$PC_PORT$POST_PATH"
     [portcullis-contract]="http://127.0.0.1:$PC_PORT$CONTRACT_PATH"
@@ -352,6 +482,8 @@ declare -A HDR=(
     [portcullis]="Authorization: Bearer $JWT"
     [portcullis-jwt]="Authorization: Bearer $JWT"
     [portcullis-policy]="Authorization: Bearer $JWT"
+    [portcullis-limit]="Authorization: Bearer $JWT"
+    [portcullis-redis]="Authorization: Bearer $JWT"
     [nginx-post]="Authorization: Bearer $JWT"
     [portcullis-post]="Authorization: Bearer $JWT"
     [portcullis-contract]="Authorization: Bearer $JWT"
@@ -391,6 +523,40 @@ for t in "${TARGETS[@]}"; do
     fi
     log "check $t: 200 $body"
 done
+# The limiter really runs on the limited rows (the RateLimit headers), and not on
+# the passthrough row they are compared with.
+has_ratelimit() { grep -qi '^ratelimit:' "$1" && grep -qi '^ratelimit-policy:' "$1"; }
+for t in portcullis-limit portcullis-redis; do
+    has_ratelimit "$OUT/check-$t.headers" || die "$t: no RateLimit/RateLimit-Policy header (see $OUT/check-$t.headers)"
+    log "check $t: $(grep -i '^ratelimit:' "$OUT/check-$t.headers" | tr -d '\r')"
+done
+! grep -qi '^ratelimit' "$OUT/check-portcullis.headers" || die "portcullis: the passthrough row has RateLimit headers"
+# One request through portcullis-redis is exactly one EVALSHA (the script is loaded
+# by now: the first call of a fresh Redis is EVALSHA, NOSCRIPT, SCRIPT LOAD, EVALSHA),
+# checked by Redis: with a store configured a request's check either is a Redis
+# call or a failed one (counted in portcullis_store_events_total, then decided by
+# the local fallback, counted in portcullis_limit_decisions_total), so one EVALSHA
+# and no failure means Redis checked it, once. The gateway also calls a script once
+# a second in the background (the revocation mirror's refresh): a window that
+# catches it sees 2 calls, so up to 5 tries for a window with exactly 1.
+LIMIT_ERR_RE='^portcullis_limit_decisions_total[{].*outcome="store_error'
+seen=""
+for _ in 1 2 3 4 5; do
+    calls0="$(evalsha_calls)"
+    checks0="$(redis_calls time)"
+    fail0=$(($(pc2_metric "$STORE_FAIL_RE") + $(pc2_metric "$LIMIT_ERR_RE")))
+    curl -s -o /dev/null -H "${HDR[portcullis-redis]}" -D "$OUT/check-portcullis-redis-2.headers" --max-time 5 "${URL[portcullis-redis]}" \
+        || die "portcullis-redis: request failed"
+    calls1="$(evalsha_calls)"
+    checks1="$(redis_calls time)"
+    fail1=$(($(pc2_metric "$STORE_FAIL_RE") + $(pc2_metric "$LIMIT_ERR_RE")))
+    has_ratelimit "$OUT/check-portcullis-redis-2.headers" || die "portcullis-redis: no RateLimit headers on a later request"
+    [ "$fail1" = "$fail0" ] || die "portcullis-redis: a store call failed during the check request (local fallback)"
+    seen+="${seen:+ }$((calls1 - calls0))"
+    [ $((calls1 - calls0)) = 1 ] && break
+done
+[ $((calls1 - calls0)) = 1 ] || die "portcullis-redis: one request made more than one EVALSHA call (per try: $seen)"
+log "check portcullis-redis: one request = 1 EVALSHA (EVALSHA per try: $seen; Redis TIME +$((checks1 - checks0))), no store failure"
 
 # ---------------------------------------------------------------------------
 # Measurement: RUNS rounds, targets interleaved, warm-up before each.
@@ -413,6 +579,10 @@ median() { # numbers on stdin -> median
 
 declare -A RPS P50 P99 ERRS
 ERRORS_SEEN=0
+# portcullis-redis, per run: the requests the gateway answered, those wrk counted,
+# Redis' EVALSHA calls, calls per request, and store calls that failed (each would
+# have been answered by the local fallback).
+REDIS_REQS="" REDIS_WRK_REQS="" REDIS_CALLS="" REDIS_CHECKS="" REDIS_CPR="" REDIS_FAILS=0 REDIS_BG_MAX=0
 TOTAL_MEAS=$(( RUNS * ${#TARGETS[@]} ))
 i=0
 for run in $(seq 1 "$RUNS"); do
@@ -422,8 +592,39 @@ for run in $(seq 1 "$RUNS"); do
         log "[$i/$TOTAL_MEAS] $t run $run: warm-up $WARMUP, then $WRK_CMD"
         # shellcheck disable=SC2086
         "${PIN_LOAD[@]}" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" ${WRK_EXTRA[$t]:-} -H "${HDR[$t]}" "${URL[$t]}" >"$OUT/wrk-$t-run$run.warmup.txt" 2>&1
+        if [ "$t" = portcullis-redis ]; then
+            sleep 0.2 # the warm-up's last requests
+            calls0="$(evalsha_calls)"
+            checks0="$(redis_calls time)"
+            fail0="$(pc2_metric "$STORE_FAIL_RE")"
+            reqs0="$(pc2_metric "$REQS_RE")"
+            window0="$(date +%s%N)"
+        fi
         # shellcheck disable=SC2086
         "${PIN_LOAD[@]}" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency ${WRK_EXTRA[$t]:-} -H "${HDR[$t]}" "${URL[$t]}" >"$f" 2>&1
+        if [ "$t" = portcullis-redis ]; then
+            # Requests still in flight when wrk stops are checked by the gateway
+            # but not counted by wrk: let them finish before reading the counter.
+            sleep 0.2
+            calls1="$(evalsha_calls)"
+            checks1="$(redis_calls time)"
+            window1="$(date +%s%N)"
+            fail1="$(pc2_metric "$STORE_FAIL_RE")"
+            reqs=$(($(pc2_metric "$REQS_RE") - reqs0))
+            wrk_reqs="$(awk '/ requests in / { print $1 }' "$f")"
+            [ -n "$wrk_reqs" ] && [ "$reqs" -gt 0 ] || { cat "$f" >&2; die "cannot count the requests of $f"; }
+            calls=$((calls1 - calls0))
+            cpr="$(awk -v c="$calls" -v r="$reqs" 'BEGIN { printf "%.4f", c / r }')"
+            REDIS_REQS+="$reqs "
+            REDIS_WRK_REQS+="$wrk_reqs "
+            REDIS_CALLS+="$calls "
+            REDIS_CHECKS+="$((checks1 - checks0)) "
+            # The background refresh: once a second between the two readings.
+            REDIS_BG_MAX=$((REDIS_BG_MAX + (window1 - window0) / 1000000000 + 1))
+            REDIS_CPR+="$cpr "
+            REDIS_FAILS=$((REDIS_FAILS + fail1 - fail0))
+            log "  $t run $run: $calls EVALSHA calls ($((checks1 - checks0)) rate-limit checks) for $reqs requests answered ($cpr per request; wrk counted $wrk_reqs), store failures $((fail1 - fail0))"
+        fi
         rps="$(awk '/^Requests\/sec:/ { print $2 }' "$f")"
         p50="$(awk '$1 == "50%" { print $2 }' "$f")"
         p99="$(awk '$1 == "99%" { print $2 }' "$f")"
@@ -450,7 +651,9 @@ if [ "$PROFILE" = 1 ] && command -v perf >/dev/null; then
         >"$OUT/wrk-$PROFILE_TARGET-profile.txt" 2>&1 &
     wrkpid=$!
     sleep 1
-    perf record -F 999 -g --call-graph dwarf,16384 -p "$PC_PID" -o "$OUT/perf.data" -- sleep 5 \
+    PROFILE_PID="$PC_PID"
+    [ "$PROFILE_TARGET" = portcullis-redis ] && PROFILE_PID="$PC2_PID"
+    perf record -F 999 -g --call-graph dwarf,16384 -p "$PROFILE_PID" -o "$OUT/perf.data" -- sleep 5 \
         >"$OUT/perf-record.log" 2>&1 || log "perf record failed (see $OUT/perf-record.log)"
     wait "$wrkpid" || true
     if [ -s "$OUT/perf.data" ]; then
@@ -471,17 +674,24 @@ fi
 # Correctness after measuring: audit log written, process still up.
 # ---------------------------------------------------------------------------
 kill -0 "$PC_PID" 2>/dev/null || die "portcullis died during the benchmark"
+kill -0 "$PC2_PID" 2>/dev/null || die "portcullis-redis died during the benchmark"
+kill -0 "$REDIS_PID" 2>/dev/null || die "redis-server died during the benchmark"
 AUDIT="$OUT/portcullis/audit.jsonl"
+AUDIT2="$OUT/portcullis-redis/audit.jsonl"
 sleep 0.5 # let the audit writer drain its queue
 AUDIT_LINES=0
 [ -f "$AUDIT" ] && AUDIT_LINES="$(wc -l <"$AUDIT")"
 [ "$AUDIT_LINES" -gt 0 ] || die "portcullis audit log $AUDIT is empty"
+AUDIT2_LINES=0
+[ -f "$AUDIT2" ] && AUDIT2_LINES="$(wc -l <"$AUDIT2")"
+[ "$AUDIT2_LINES" -gt 0 ] || die "portcullis-redis audit log $AUDIT2 is empty"
 ACCESS_LINES="$(wc -l <"$OUT/nginx/access.log")"
 log "portcullis audit log: $AUDIT_LINES lines; nginx access log: $ACCESS_LINES lines"
 grep -m 1 '"status":200' "$AUDIT" >"$OUT/audit-sample.jsonl" || true
 if [ "$KEEP_LOGS" != 1 ]; then
     # The full logs are hundreds of MB; keep a sample.
     head -n 20 "$AUDIT" >"$AUDIT.head" && rm -f "$AUDIT"
+    if [ -f "$AUDIT2" ]; then head -n 20 "$AUDIT2" >"$AUDIT2.head" && rm -f "$AUDIT2"; fi
     head -n 20 "$OUT/nginx/access.log" >"$OUT/nginx/access.log.head" && rm -f "$OUT/nginx/access.log"
 fi
 
@@ -520,6 +730,24 @@ RATIO_CONTRACT_GET="$(paste <(echo "${RPS[portcullis-contract]}" | tr ' ' '\n' |
 RATIO_POST_NGINX="$(paste <(echo "${RPS[portcullis-post]}" | tr ' ' '\n' | grep .) \
     <(echo "${RPS[nginx-post]}" | tr ' ' '\n' | grep .) | awk '{ printf "%.4f\n", $1 / $2 }' | median)"
 OK_CONTRACT="$(awk -v r="$RATIO_CONTRACT" 'BEGIN { print (r >= 0.90) ? "PASS" : "FAIL" }')"
+# Rate limiting against the passthrough row (median of the per-run ratios).
+RATIO_LIMIT="$(paste <(echo "${RPS[portcullis-limit]}" | tr ' ' '\n' | grep .) \
+    <(echo "${RPS[portcullis]}" | tr ' ' '\n' | grep .) | awk '{ printf "%.4f\n", $1 / $2 }' | median)"
+RATIO_REDIS="$(paste <(echo "${RPS[portcullis-redis]}" | tr ' ' '\n' | grep .) \
+    <(echo "${RPS[portcullis]}" | tr ' ' '\n' | grep .) | awk '{ printf "%.4f\n", $1 / $2 }' | median)"
+OK_LIMIT="$(awk -v r="$RATIO_LIMIT" 'BEGIN { print (r >= 0.98) ? "PASS" : "FAIL" }')"
+OK_REDIS="$(awk -v r="$RATIO_REDIS" 'BEGIN { print (r >= 0.85) ? "PASS" : "FAIL" }')"
+# Redis round trips: all runs' EVALSHA calls over all runs' requests, as the gateway
+# counted them (portcullis_requests_total). wrk counts fewer: the requests in flight
+# when it stops (up to CONNECTIONS per run) are sent and answered but not counted.
+SUM_CALLS="$(echo "$REDIS_CALLS" | tr ' ' '\n' | awk '{ s += $1 } END { printf "%d", s }')"
+SUM_REQS="$(echo "$REDIS_REQS" | tr ' ' '\n' | awk '{ s += $1 } END { printf "%d", s }')"
+SUM_WRK_REQS="$(echo "$REDIS_WRK_REQS" | tr ' ' '\n' | awk '{ s += $1 } END { printf "%d", s }')"
+REDIS_CPR_ALL="$(awk -v c="$SUM_CALLS" -v r="$SUM_REQS" 'BEGIN { printf "%.4f", c / r }')"
+REDIS_CPR_WRK="$(awk -v c="$SUM_CALLS" -v r="$SUM_WRK_REQS" 'BEGIN { printf "%.4f", c / r }')"
+SUM_CHECKS="$(echo "$REDIS_CHECKS" | tr ' ' '\n' | awk '{ s += $1 } END { printf "%d", s }')"
+# At most one call per request, besides the background refresh (once a second).
+OK_CPR="$(awk -v c="$SUM_CALLS" -v r="$SUM_REQS" -v bg="$REDIS_BG_MAX" 'BEGIN { print (c <= r + bg) ? "PASS" : "FAIL" }')"
 VERDICT=PASS
 [ "$OK_RPS" = PASS ] && [ "$OK_P99" = PASS ] || VERDICT=FAIL
 [ "$ERRORS_SEEN" = 0 ] || VERDICT="$VERDICT (with wrk errors, see below)"
@@ -537,6 +765,7 @@ fmt() { awk -v v="$1" -v d="$2" 'BEGIN { printf "%.*f", d, v }'; }
 joined() { echo "$1" | xargs | sed 's/ /, /g'; }
 
 RESULTS="$ROOT/bench/RESULTS.md"
+TARGET_LIST="${TARGETS[*]}"
 {
     echo "# Portcullis load benchmark results"
     echo
@@ -546,8 +775,8 @@ RESULTS="$ROOT/bench/RESULTS.md"
     echo "- Machine: $NCPU CPUs, $CPU_MODEL; kernel $(uname -r)"
     echo "- Load average (1/5/15 min) before the run: $LOAD_BEFORE; after: $LOAD_AFTER (the benchmark itself keeps ~2 CPUs busy; a high value *before* means other work was running on the machine)."
     echo "- Versions: $NGINX_V; $WRK_V; portcullis $("$PORTCULLIS" --version 2>/dev/null | awk '{print $2}') commit \`$COMMIT\`$DIRTY (release profile)"
-    echo "- Command: \`DURATION=$DURATION CONNECTIONS=$CONNECTIONS RUNS=$RUNS bench/run.sh\`; each measurement is \`$WRK_CMD -H 'Authorization: Bearer <ES256 JWT, ${#JWT} bytes>' http://127.0.0.1:PORT$REQ_PATH\` (the JWT row: \`$JWT_PATH\`; the JWT + policy row: \`$POLICY_PATH\`) after a $WARMUP warm-up; every target gets the same request bytes (the public operation forwards the token untouched, the secured one verifies it); $RUNS runs per target, interleaved (upstream, nginx, portcullis, portcullis-jwt, portcullis-policy, upstream, …); medians reported."
-    echo "- Cores: $PINNING Each proxy has 1 worker: nginx \`worker_processes 1\`, Portcullis \`runtime.worker_threads: 1\` (the whole Portcullis process, including its audit writer, is confined to CPU 1)."
+    echo "- Command: \`DURATION=$DURATION CONNECTIONS=$CONNECTIONS RUNS=$RUNS bench/run.sh\`; each measurement is \`$WRK_CMD -H 'Authorization: Bearer <ES256 JWT, ${#JWT} bytes>' http://127.0.0.1:PORT$REQ_PATH\` (the JWT row: \`$JWT_PATH\`; the JWT + policy row: \`$POLICY_PATH\`; the rate-limited rows: \`$LIMIT_PATH\`) after a $WARMUP warm-up; every target gets the same request bytes (the public operation forwards the token untouched, the secured one verifies it); $RUNS runs per target, interleaved (${TARGET_LIST// /, }, upstream, …); medians reported."
+    echo "- Cores: $PINNING Each proxy has 1 worker: nginx \`worker_processes 1\`, Portcullis \`runtime.worker_threads: 1\` (each whole Portcullis process, including its audit writer, is confined to CPU 1). redis-server: $("$REDIS_SERVER" --version | awk '{ print $3 }'), \`--save '' --appendonly no\`, on CPU 0."
     echo "- Keep-alive: wrk → proxy keep-alive ($CONNECTIONS connections reused); proxy → upstream keep-alive (nginx \`keepalive 64\`, HTTP/1.1; Portcullis's pooled client). Logging: nginx writes an access log line per request, Portcullis an audit JSON line per request."
     echo "- Upstream: nginx, 1 worker, \`return 200 '$EXPECTED_BODY'\` (application/json), access log off, on CPU 0."
     echo
@@ -560,6 +789,8 @@ RESULTS="$ROOT/bench/RESULTS.md"
             portcullis) name="Portcullis (passthrough)" ;;
             portcullis-jwt) name="Portcullis, ES256 JWT verified per request" ;;
             portcullis-policy) name="Portcullis, JWT + policy (50 Cedar policies, 10 roles)" ;;
+            portcullis-limit) name="Portcullis, rate limit by IP (in process memory)" ;;
+            portcullis-redis) name="Portcullis, rate limit by IP (Redis, second process)" ;;
             nginx-post) name="nginx reverse proxy, POST 1 KB JSON" ;;
             portcullis-post) name="Portcullis passthrough, POST 1 KB JSON" ;;
             portcullis-contract) name="Portcullis full contract (validation + inspection), POST 1 KB JSON" ;;
@@ -588,6 +819,16 @@ RESULTS="$ROOT/bench/RESULTS.md"
     echo "| … / Portcullis passthrough GET | $RATIO_CONTRACT_GET | | |"
     echo "| Portcullis passthrough POST / nginx POST | $RATIO_POST_NGINX | | |"
     echo
+    echo "| rate limiting: \`GET $LIMIT_PATH\`, one limit keyed by \`ip\` ($LIMIT_RATE, never refusing) / Portcullis passthrough (median of the per-run ratios) | value | target | |"
+    echo "|---|---:|---:|---|"
+    echo "| in process memory (\`portcullis-limit\`, same process) | $RATIO_LIMIT | ≥ 0.98 | $OK_LIMIT |"
+    echo "| Redis (\`portcullis-redis\`, a second process, \`store.redis\`) | $RATIO_REDIS | ≥ 0.85 | $OK_REDIS |"
+    echo "| Redis calls per request: EVALSHA calls / requests the gateway answered, all runs: $SUM_CALLS / $SUM_REQS (of the calls, $SUM_CHECKS rate-limit checks and $((SUM_CALLS - SUM_CHECKS)) background refreshes of the revocation mirror, once a second; / the $SUM_WRK_REQS wrk counted, without the ≤ $CONNECTIONS in flight at each stop: $REDIS_CPR_WRK) | $REDIS_CPR_ALL | ≤ 1.00 | $OK_CPR |"
+    echo
+    if [ "$REDIS_FAILS" != 0 ]; then
+        echo "**Warning**: $REDIS_FAILS Redis calls failed or were skipped during the portcullis-redis measurements (\`portcullis_store_events_total\` call_error/call_timeout/skipped_down); those requests were checked by the local fallback, so the row is not purely Redis."
+        echo
+    fi
     echo "**Result: $VERDICT** against the targets (throughput ratio ≥ 1.0 and p99 ratio ≤ 1.2)."
     echo
     echo "Per-run values (req/s; p50 ms; p99 ms):"
@@ -595,9 +836,11 @@ RESULTS="$ROOT/bench/RESULTS.md"
     for t in "${TARGETS[@]}"; do
         echo "- $t: $(joined "${RPS[$t]}"); $(joined "${P50[$t]}"); $(joined "${P99[$t]}")"
     done
+    echo "- portcullis-redis, per run: EVALSHA calls $(joined "$REDIS_CALLS") (rate-limit checks, counted by the check script's one \`TIME\` per call: $(joined "$REDIS_CHECKS")); requests answered $(joined "$REDIS_REQS") (wrk counted $(joined "$REDIS_WRK_REQS")); calls per request $(joined "$REDIS_CPR"); failed store calls (all runs) $REDIS_FAILS"
     echo
     echo "Correctness: every target answered \`GET $REQ_PATH\` (the JWT target \`GET $JWT_PATH\` with \`Authorization: Bearer <ES256 JWT>\`; 401 without it) with 200 and \`$EXPECTED_BODY\` before measuring;"
-    echo "after measuring the Portcullis audit log had $AUDIT_LINES lines (nginx access log: $ACCESS_LINES lines)."
+    echo "the rate-limited targets answered with \`RateLimit\` and \`RateLimit-Policy\` headers (the passthrough target without), and one request through portcullis-redis was exactly one EVALSHA in Redis (\`INFO commandstats\`; EVALSHA per try, a try catching the background refresh sees 2: $seen) with no failed store call (so checked by Redis, not by the local fallback);"
+    echo "after measuring the Portcullis audit log had $AUDIT_LINES lines (the Redis-backed process's: $AUDIT2_LINES; nginx access log: $ACCESS_LINES lines)."
     if [ "$ERRORS_SEEN" = 0 ]; then
         echo "wrk reported no non-2xx responses and no socket errors."
     else

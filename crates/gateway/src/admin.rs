@@ -4,6 +4,7 @@
 //! Every endpoint but `/healthz` and `/.well-known/jwks.json` requires the configured
 //! bearer token; with no token configured they refuse (there is no default credential).
 
+mod quotas;
 mod revocations;
 
 use std::net::SocketAddr;
@@ -50,6 +51,8 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/revocations", get(revocations::list))
         .route("/revocations/tokens", post(revocations::token))
         .route("/revocations/subjects", post(revocations::subject))
+        .route("/quotas/{api}/{consumer}", get(quotas::usage))
+        .route("/quotas/{api}/{consumer}/reset", post(quotas::reset))
         .layer(middleware::from_fn_with_state(gw.clone(), authorize));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
@@ -154,6 +157,13 @@ async fn readyz(State(gw): State<Arc<Gateway>>) -> impl IntoResponse {
         }
     }
     let ready = providers.values().all(|p| p["keys"] != false);
+    // The shared store's health is shown, not made a readiness condition: every
+    // instance shares it, so taking them all out of service when it is down
+    // would turn each limit's configured failure mode into an outage.
+    let store = match &gw.store.redis {
+        Some(redis) => redis.status(),
+        None => json!({ "kind": "local", "keys": gw.store.local.len() }),
+    };
     let status = if ready {
         StatusCode::OK
     } else {
@@ -166,6 +176,7 @@ async fn readyz(State(gw): State<Arc<Gateway>>) -> impl IntoResponse {
             "config_version": rt.config.version,
             "upstreams": upstreams,
             "identity_providers": providers,
+            "store": store,
         })),
     )
 }

@@ -59,6 +59,10 @@ pub struct Config {
     pub identity_providers: BTreeMap<String, crate::authn::ProviderConfig>,
     /// The gateway's own signing key for identity tokens sent upstream.
     pub identity_token: IdentityTokenConfig,
+    /// Where rate limits, quotas and login counters are kept (read at start).
+    pub store: crate::limit::settings::StoreSettings,
+    /// The pre-authentication per-IP flood guard.
+    pub flood_guard: Option<crate::limit::flood::FloodConfig>,
     /// The APIs, in config order.
     pub apis: Vec<ApiConfig>,
     /// Allowed but probably wrong; `portcullis check` prints them, `run` logs them.
@@ -231,6 +235,8 @@ pub struct UpstreamConfig {
     pub pool_idle_timeout: Duration,
     /// Idle pooled connections per target.
     pub pool_max_idle: usize,
+    /// Requests in flight to the group at once, with an optional queue.
+    pub concurrency: Option<crate::limit::concurrency::GateConfig>,
 }
 
 /// Whether an API's decisions are enforced or only recorded.
@@ -279,6 +285,10 @@ pub struct ApiConfig {
     pub protection: Option<Arc<crate::respond::protect::Protection>>,
     /// CORS; `None`: cross-origin requests get no CORS headers and preflights are not answered.
     pub cors: Option<Arc<crate::cors::Cors>>,
+    /// Rate limits, quotas and the per-consumer concurrency limit; `None`: none.
+    pub traffic: Option<Arc<crate::limit::config::Traffic>>,
+    /// The login operations' credential-stuffing defence; `None`: none.
+    pub logins: Option<Arc<crate::limit::login::Logins>>,
 }
 
 /// What identifies one version of a file: modification time, size and inode

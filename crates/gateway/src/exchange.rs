@@ -46,6 +46,11 @@ pub struct Exchange {
     pub upstream: Option<(String, u16, f64)>,
     /// Request body bytes read (shared with the body wrapper).
     pub bytes_in: Arc<AtomicU64>,
+    /// `RateLimit-Policy` and `RateLimit` for the response, when limits counted it.
+    pub rate_headers: Option<(http::HeaderValue, http::HeaderValue)>,
+    /// Concurrency slots held until the response has been sent (dropped with
+    /// the exchange, when the audit record is written).
+    pub permits: Vec<crate::limit::concurrency::Permit>,
 }
 
 impl Exchange {
@@ -73,6 +78,8 @@ impl Exchange {
             response_actions: Vec::new(),
             upstream: None,
             bytes_in: Arc::new(AtomicU64::new(0)),
+            rate_headers: None,
+            permits: Vec::new(),
         }
     }
 }

@@ -32,6 +32,8 @@ pub struct Upstream {
     client: Client<Connector, Body>,
     cfg: UpstreamConfig,
     epoch: Instant,
+    /// The group's concurrency limit (`upstreams.<name>.concurrency`).
+    pub gate: Option<crate::limit::concurrency::Gate>,
 }
 
 #[derive(Debug)]
@@ -96,6 +98,7 @@ impl Upstream {
             })
             .collect::<Result<Vec<_>, String>>()?;
         Ok(Upstream {
+            gate: cfg.concurrency.map(crate::limit::concurrency::Gate::new),
             name: cfg.name.clone(),
             targets,
             next: AtomicUsize::new(0),

@@ -16,6 +16,7 @@ pub mod exchange;
 pub mod forward;
 pub mod identity;
 pub mod inspect;
+pub mod limit;
 pub mod metrics;
 pub mod normalize;
 pub mod pipeline;
@@ -54,6 +55,8 @@ pub struct Gateway {
     pub ids: RequestIds,
     /// Authentication state that outlives reloads (revocations, key sets, caches).
     pub auth: Arc<authn::Shared>,
+    /// Where rate limits, quotas and login counters are kept (made at start).
+    pub store: Arc<limit::Store>,
     reload_lock: std::sync::Mutex<()>,
 }
 
@@ -65,9 +68,11 @@ impl Gateway {
         metrics: Arc<Metrics>,
         audit: Audit,
         auth: Arc<authn::Shared>,
+        store: Arc<limit::Store>,
     ) -> Gateway {
         Gateway {
             auth,
+            store,
             runtime: ArcSwap::from_pointee(runtime),
             config_path: config_path.to_path_buf(),
             metrics,
@@ -101,6 +106,12 @@ impl Gateway {
             Ok(Some(rt)) => {
                 for w in &rt.config.warnings {
                     tracing::warn!("{w}");
+                }
+                if rt.config.store.differs(&self.runtime.load().config.store) {
+                    tracing::warn!(
+                        "`store` changed: the running store is kept until a restart \
+                         (its connection and memory are made at start)"
+                    );
                 }
                 let version = rt.config.version.clone();
                 self.runtime.store(Arc::new(rt));

@@ -66,6 +66,26 @@ struct ContractLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LimitLabels {
+    api: String,
+    limit: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StoreLabels {
+    store: String,
+    event: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LoginLabels {
+    api: String,
+    operation: String,
+    event: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResultLabels {
     result: String,
 }
@@ -83,6 +103,14 @@ pub struct Metrics {
     authz: Family<AuthzLabels, Counter>,
     denials: Family<DenialLabels, Counter>,
     contract: Family<ContractLabels, Counter>,
+    limits: Family<LimitLabels, Counter>,
+    store: Family<StoreLabels, Counter>,
+    login: Family<LoginLabels, Counter>,
+    /// Whether the shared store (Redis) is reachable: 1 up, 0 down (absent
+    /// without a shared store).
+    pub store_up: Gauge,
+    /// Requests refused by the pre-authentication flood guard.
+    pub flood_rejected: Counter,
     /// Open client connections.
     pub open_connections: Gauge,
     /// Audit events dropped because the queue was full.
@@ -126,6 +154,41 @@ impl Metrics {
         let authz = Family::<AuthzLabels, Counter>::default();
         let denials = Family::<DenialLabels, Counter>::default();
         let contract = Family::<ContractLabels, Counter>::default();
+        let limits = Family::<LimitLabels, Counter>::default();
+        let store = Family::<StoreLabels, Counter>::default();
+        let login = Family::<LoginLabels, Counter>::default();
+        let store_up = Gauge::default();
+        let flood_rejected = Counter::default();
+        registry.register(
+            "limit_decisions",
+            "Traffic-control decisions by API, limit (rate limit, quota or concurrency \
+             limit name from config) and outcome (`admitted`, `delayed`, `rejected`, \
+             `store_error_open`, `store_error_closed`, `store_error_local`)",
+            limits.clone(),
+        );
+        registry.register(
+            "store_events",
+            "Shared-store (Redis) events by store and event (`call_ok`, `call_error`, \
+             `call_timeout`, `skipped_down`, `down`, `up`: the last two are transitions)",
+            store.clone(),
+        );
+        registry.register(
+            "store_up",
+            "Whether the shared store (Redis) is reachable (1) or not (0)",
+            store_up.clone(),
+        );
+        registry.register(
+            "flood_rejected",
+            "Requests refused by the per-IP flood guard before authentication",
+            flood_rejected.clone(),
+        );
+        registry.register(
+            "login_events",
+            "Login defence events by API, operation and event (`success`, `failure`, \
+             `locked`, `refused_locked`, `delayed`, `inconclusive`, `breached_refused`, \
+             `breached_flagged`, `breached_error`)",
+            login.clone(),
+        );
         registry.register(
             "contract_actions",
             "Contract enforcement by API, operation, check (`validation`, `inspection`, \
@@ -198,6 +261,11 @@ impl Metrics {
             authz,
             denials,
             contract,
+            limits,
+            store,
+            login,
+            store_up,
+            flood_rejected,
             open_connections,
             audit_dropped,
         }
@@ -275,6 +343,38 @@ impl Metrics {
                 check: check.into(),
                 outcome: outcome.into(),
                 mode: if enforced { "enforce" } else { "monitor" }.into(),
+            })
+            .inc();
+    }
+
+    /// Counts a traffic-control decision (`limit` is a name from config).
+    pub fn limit(&self, api: &str, limit: &str, outcome: &str) {
+        self.limits
+            .get_or_create(&LimitLabels {
+                api: api.into(),
+                limit: limit.into(),
+                outcome: outcome.into(),
+            })
+            .inc();
+    }
+
+    /// Counts a shared-store event (a call's result, or a transition).
+    pub fn store_event(&self, store: &str, event: &str) {
+        self.store
+            .get_or_create(&StoreLabels {
+                store: store.into(),
+                event: event.into(),
+            })
+            .inc();
+    }
+
+    /// Counts a login-defence event.
+    pub fn login(&self, api: &str, operation: &str, event: &str) {
+        self.login
+            .get_or_create(&LoginLabels {
+                api: api.into(),
+                operation: operation.into(),
+                event: event.into(),
             })
             .inc();
     }

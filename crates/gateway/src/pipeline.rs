@@ -1,8 +1,9 @@
 //! The request pipeline: every stage, in order, in one function.
 //!
 //! ```text
-//! normalize → route (CORS preflights answered) → client → authenticate → authorize
-//!   → validate → inspect → forward → respond → record
+//! flood guard → normalize → route (CORS preflights answered) → authenticate
+//!   → authorize → limit → validate → inspect → (login defence) → forward
+//!   → respond → record
 //! ```
 //! Cheap checks come first so that floods and malformed input pay for nothing
 //! expensive; the rejection of any stage becomes a problem document in one place
@@ -86,6 +87,12 @@ pub async fn handle(gw: &Gateway, conn: &Connection, req: Request<Incoming>) -> 
     {
         cors.finish(resp.headers_mut(), origin.as_ref());
     }
+    if let Some((policy, current)) = ex.rate_headers.take() {
+        resp.headers_mut()
+            .insert(http::HeaderName::from_static("ratelimit-policy"), policy);
+        resp.headers_mut()
+            .insert(http::HeaderName::from_static("ratelimit"), current);
+    }
     respond::finish(
         resp.headers_mut(),
         &rt.config.security_headers,
@@ -167,6 +174,11 @@ async fn run(
     ex: &mut Exchange,
     req: Request<Incoming>,
 ) -> Result<Response<body::Body>, Reject> {
+    // flood guard: one counter per address, before any work is done for the
+    // request (unroutable and malformed requests count too).
+    ex.stage = "flood";
+    crate::limit::flood(gw, rt, ex.client_ip)?;
+
     // normalize: limits and smuggling checks first, and one canonical path that is
     // both what is routed and what is forwarded.
     ex.stage = "normalize";
@@ -240,10 +252,12 @@ async fn run(
     let contracts = api.cfg.contracts.as_deref();
     let contract = contracts.and_then(|c| c.for_requests(&op.id));
     let inspection = api.cfg.inspection.as_deref();
+    let login = api.cfg.logins.as_deref().and_then(|l| l.rule(&op.id));
     let mut incoming = Some(incoming);
     let mut buffered = None;
     let checks_read_body = !incoming.as_ref().is_some_and(|b| b.is_end_stream())
         && (contract.is_some_and(|c| c.needs_body())
+            || login.is_some()
             || inspection.is_some() && inspect::wants_body(&parts.headers));
     if (verified.check_digest || policy_reads_body || checks_read_body)
         && let Some(whole) = incoming.take()
@@ -303,6 +317,12 @@ async fn run(
         None => (None, true),
     };
 
+    // limit: rate limits, quotas and the consumer's concurrency, once the
+    // consumer is known and before validation and inspection, so that a flood
+    // of requests pays for no parsing. Only admitted requests are charged.
+    ex.stage = "limit";
+    crate::limit::stage(gw, api, &op, &parts.headers, ex).await?;
+
     // validate: the request held to its contract — parameters, media type and
     // body as the spec declares them (monitor mode records a violation).
     ex.stage = "validate";
@@ -351,13 +371,35 @@ async fn run(
         }
     }
 
+    // login defence: a locked username or address gets the uniform failure
+    // now; otherwise the attempt is held for its progressive delay.
+    let attempt = match login {
+        Some(rule) => {
+            ex.stage = "login";
+            let who = crate::limit::login::Who {
+                api: &api.name,
+                client_ip: ex.client_ip,
+                body: buffered.as_deref().unwrap_or_default(),
+            };
+            Some((rule, rule.before(&gw.store, who, &gw.metrics).await?))
+        }
+        None => None,
+    };
+
     // forward: clean headers, forwarding facts, the verified identity, the
-    // bounded streaming body.
+    // bounded streaming body; a slot of the upstream's concurrency limit is
+    // held until the response has been sent.
     ex.stage = "forward";
+    crate::limit::upstream_slot(gw, api, ex).await?;
     let host = client::host(&parts.headers, parts.uri.authority());
     forward::remove_hop_by_hop(&mut parts.headers);
     // Identity headers are the gateway's to set: whatever the client sent goes first.
     forward::strip_identity_headers(&mut parts.headers);
+    if let Some((_, attempt)) = &attempt {
+        for (name, value) in attempt.upstream_headers() {
+            parts.headers.insert(name, value);
+        }
+    }
     if owner_rule.is_some()
         || api
             .cfg
@@ -436,6 +478,10 @@ async fn run(
     // the caller's never leaves.
     ex.stage = "respond";
     let mut resp = respond::upstream(inbound.response, api.cfg.replace_upstream_errors).await?;
+    // A failed login becomes the uniform failure, in its timing bucket.
+    if let Some((rule, attempt)) = attempt {
+        resp = rule.after(&gw.store, attempt, resp, &gw.metrics).await?;
+    }
     if api.cfg.cors.is_some() {
         // The gateway's CORS rules are the API's only ones.
         crate::cors::strip_upstream(resp.headers_mut());

@@ -82,6 +82,43 @@ pub enum Reject {
     ResponseRefused(&'static str),
     /// A CORS preflight from an origin, method or header that is not allowed.
     CorsRefused(&'static str),
+    /// Over a rate limit or quota; `Retry-After` says when to come back. Not
+    /// charged to any limit.
+    RateLimited {
+        /// The limit or quota (its name from config).
+        limit: std::sync::Arc<str>,
+        /// Seconds until a retry could be admitted (at least 1).
+        retry_after: u64,
+        /// A calendar quota (not a rate) was exhausted.
+        quota: bool,
+    },
+    /// A `fail_closed` limit could not be checked (its shared store is down).
+    LimitUnavailable {
+        /// The limit.
+        limit: std::sync::Arc<str>,
+    },
+    /// Too many requests from this address before authentication (flood guard).
+    Flooded {
+        /// Seconds until the address's window frees up.
+        retry_after: u64,
+    },
+    /// A concurrency limit is full and its queue too (or the wait ran out).
+    Busy {
+        /// The limit (`upstream:<name>` or the API's consumer limit).
+        limit: std::sync::Arc<str>,
+        /// Whether the request waited in the queue first.
+        waited: bool,
+        /// A consumer's own limit (429) rather than an upstream's (503).
+        consumer: bool,
+    },
+    /// A login attempt refused or failed: one uniform answer whether the user
+    /// exists, the password was wrong, or the account or address is locked.
+    LoginFailed {
+        /// Why, for the audit log only (`failed`, `locked-user`, `locked-ip`).
+        reason: &'static str,
+    },
+    /// The submitted password is in the configured breached-password list.
+    PasswordBreached,
     /// The request head did not arrive in time.
     RequestTimeout,
     /// The body is larger than allowed.
@@ -135,6 +172,13 @@ impl Reject {
             | Reject::NotOwner => StatusCode::FORBIDDEN,
             Reject::ResponseUnverifiable(_) => StatusCode::BAD_GATEWAY,
             Reject::AuthUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Reject::RateLimited { .. } | Reject::Flooded { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Reject::Busy { consumer: true, .. } => StatusCode::TOO_MANY_REQUESTS,
+            Reject::Busy { .. } | Reject::LimitUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Reject::LoginFailed { .. } => StatusCode::UNAUTHORIZED,
+            Reject::PasswordBreached => StatusCode::BAD_REQUEST,
             Reject::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Reject::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Reject::UriTooLong => StatusCode::URI_TOO_LONG,
@@ -165,6 +209,13 @@ impl Reject {
             Reject::Injection { .. } => "request-blocked",
             Reject::ResponseRefused(_) => "response-refused",
             Reject::CorsRefused(_) => "cors-refused",
+            Reject::RateLimited { quota: false, .. } => "rate-limited",
+            Reject::RateLimited { quota: true, .. } => "quota-exceeded",
+            Reject::LimitUnavailable { .. } => "limit-unavailable",
+            Reject::Flooded { .. } => "too-many-requests",
+            Reject::Busy { .. } => "busy",
+            Reject::LoginFailed { .. } => "login-failed",
+            Reject::PasswordBreached => "password-breached",
             Reject::RequestTimeout => "request-timeout",
             Reject::PayloadTooLarge => "payload-too-large",
             Reject::UriTooLong => "uri-too-long",
@@ -228,6 +279,27 @@ impl Reject {
                 "The response of the service behind the gateway was withheld.",
             ),
             Reject::CorsRefused(_) => ("Forbidden", "This cross-origin request is not allowed."),
+            Reject::RateLimited { quota: false, .. } | Reject::Flooded { .. } => (
+                "Too many requests",
+                "The request rate limit was exceeded; retry after the time in Retry-After.",
+            ),
+            Reject::RateLimited { quota: true, .. } => (
+                "Quota exceeded",
+                "The request quota for this period is used up; it resets at the time in Retry-After.",
+            ),
+            Reject::LimitUnavailable { .. } => (
+                "Service unavailable",
+                "The request could not be admitted now; retry later.",
+            ),
+            Reject::Busy { .. } => (
+                "Too busy",
+                "Too many requests are in progress; retry later.",
+            ),
+            Reject::LoginFailed { .. } => ("Login failed", "The credentials were not accepted."),
+            Reject::PasswordBreached => (
+                "Breached password",
+                "This password appears in a known data breach; choose another one.",
+            ),
             Reject::RequestTimeout => ("Request timeout", "The request was not received in time."),
             Reject::PayloadTooLarge => (
                 "Payload too large",
@@ -304,6 +376,25 @@ impl Reject {
                 format!("{}: denied by {}", self.kind(), ids.join(", "))
             }
             Reject::NotOwner => format!("{}: the response belongs to someone else", self.kind()),
+            Reject::RateLimited {
+                limit, retry_after, ..
+            } => format!("{}: {limit} (retry after {retry_after}s)", self.kind()),
+            Reject::LimitUnavailable { limit } => {
+                format!(
+                    "{}: {limit}: the shared store is down (fail_closed)",
+                    self.kind()
+                )
+            }
+            Reject::Busy { limit, waited, .. } => format!(
+                "{}: {limit}{}",
+                self.kind(),
+                if *waited {
+                    " (queued until the wait ran out)"
+                } else {
+                    ""
+                }
+            ),
+            Reject::LoginFailed { reason } => format!("{}: {reason}", self.kind()),
             Reject::UpstreamError {
                 status,
                 body_sha256,
@@ -424,8 +515,14 @@ fn headers(reject: &Reject) -> HeaderMap {
         } => {
             h.insert(header::WWW_AUTHENTICATE, c.clone());
         }
-        Reject::Overloaded | Reject::AuthUnavailable { .. } => {
+        Reject::Overloaded
+        | Reject::AuthUnavailable { .. }
+        | Reject::LimitUnavailable { .. }
+        | Reject::Busy { .. } => {
             h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        Reject::RateLimited { retry_after, .. } | Reject::Flooded { retry_after } => {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after.max(&1)));
         }
         _ => {}
     }

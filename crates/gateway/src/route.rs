@@ -222,6 +222,8 @@ mod tests {
             inspection: None,
             protection: None,
             cors: None,
+            traffic: None,
+            logins: None,
         }
     }
 

@@ -25,6 +25,9 @@ pub struct Runtime {
     pub unrouted: RouteMetrics,
     /// The gateway's key for identity tokens sent upstream, when an API sends them.
     pub identity_key: Option<Arc<crate::identity::Signer>>,
+    /// The pre-authentication flood guard (its counts start afresh on a reload
+    /// that changes it).
+    pub flood: Option<Arc<crate::limit::flood::FloodGuard>>,
 }
 
 /// One API, ready to serve.
@@ -113,7 +116,17 @@ impl Runtime {
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
+        let flood = config.flood_guard.map(|f| {
+            auth.reuse(format!("flood-guard:{f:?}"), || {
+                Ok::<_, String>(Arc::new(crate::limit::flood::FloodGuard::new(f)))
+            })
+        });
+        let flood = match flood {
+            Some(Ok(f)) => Some(f),
+            _ => None,
+        };
         Ok(Runtime {
+            flood,
             config,
             router,
             apis,

@@ -75,8 +75,21 @@ pub async fn start(config_path: &Path) -> Result<Running, StartError> {
     for w in &cfg.warnings {
         tracing::warn!("{w}");
     }
-    let auth = Arc::new(crate::authn::Shared::new(metrics.clone()));
+    let store = Arc::new(crate::limit::Store::start(&cfg.store, &metrics));
+    let auth = Arc::new(match &store.redis {
+        Some(redis) => crate::authn::Shared::with_revocations(
+            metrics.clone(),
+            crate::authn::revoke::RedisRevocations::start(redis.clone()),
+        ),
+        None => crate::authn::Shared::new(metrics.clone()),
+    });
     let rt = Runtime::build(cfg, &metrics, &auth)?;
+    if !store.connected(Duration::from_secs(1)).await {
+        tracing::warn!(
+            "the shared store (Redis) did not answer at start: serving with each limit's \
+             on_store_error until it does"
+        );
+    }
     let grace = rt.config.runtime.shutdown_grace;
     let max_connections = rt.config.limits.max_connections;
     let admin_addr = rt.config.admin.address;
@@ -118,7 +131,7 @@ pub async fn start(config_path: &Path) -> Result<Running, StartError> {
         trigger: "start",
     });
 
-    let gateway = Arc::new(Gateway::new(rt, config_path, metrics, audit, auth));
+    let gateway = Arc::new(Gateway::new(rt, config_path, metrics, audit, auth, store));
     let (stop, stopped) = watch::channel(false);
     let graceful = Arc::new(GracefulShutdown::new());
     let limit = Arc::new(Semaphore::new(max_connections));

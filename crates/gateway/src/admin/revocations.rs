@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::Gateway;
 use crate::authn::now_secs;
-use crate::authn::revoke::{RevokedSubject, RevokedToken};
+use crate::authn::revoke::{RevokeError, RevokedSubject, RevokedToken};
 
 /// How long a token revocation lasts when the caller does not say (the longest
 /// token lifetime a deployment is likely to use).
@@ -60,9 +60,9 @@ pub(super) async fn token(
         until: r.until.unwrap_or(now + DEFAULT_TOKEN_REVOCATION),
     };
     let body = json!({ "revoked": &entry });
-    match gw.auth.revocations.revoke_token(entry, now) {
+    match gw.auth.revocations.revoke_token(entry, now).await {
         Ok(()) => (StatusCode::CREATED, axum::Json(body)).into_response(),
-        Err(e) => (StatusCode::INSUFFICIENT_STORAGE, e).into_response(),
+        Err(e) => not_recorded(&e),
     }
 }
 
@@ -82,10 +82,24 @@ pub(super) async fn subject(
         until: r.until.unwrap_or(before + DEFAULT_SUBJECT_REVOCATION),
     };
     let body = json!({ "revoked": &entry });
-    match gw.auth.revocations.revoke_subject(entry, now) {
+    match gw.auth.revocations.revoke_subject(entry, now).await {
         Ok(()) => (StatusCode::CREATED, axum::Json(body)).into_response(),
-        Err(e) => (StatusCode::INSUFFICIENT_STORAGE, e).into_response(),
+        Err(e) => not_recorded(&e),
     }
+}
+
+/// A revocation that was not recorded: 507 when the store is full, 503 when the
+/// shared store (Redis) did not record it (the caller should retry).
+fn not_recorded(e: &RevokeError) -> Response {
+    let status = match e {
+        RevokeError::Full(_) => StatusCode::INSUFFICIENT_STORAGE,
+        RevokeError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    (
+        status,
+        axum::Json(json!({ "title": e.to_string(), "status": status.as_u16() })),
+    )
+        .into_response()
 }
 
 fn bad(why: &str) -> Response {

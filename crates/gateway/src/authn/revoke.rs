@@ -3,16 +3,23 @@
 //!
 //! Checked after the credential verified (a revoked token still has to be
 //! genuine to be worth a lookup). The store is an interface: this in-memory one
-//! serves a single instance; the distributed mode keeps a Redis-backed one with
-//! a local mirror, so the check on the request path stays a memory lookup.
+//! serves a single instance; the distributed mode keeps a Redis-backed one
+//! ([`RedisRevocations`]) with a local mirror, so the check on the request path
+//! stays a memory lookup.
+
+mod redis;
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
 use crate::authn::Principal;
+
+pub use self::redis::RedisRevocations;
 
 /// Most revocations each map holds. Revocations come from the admin API (an
 /// operator), not from clients, but memory stays bounded all the same.
@@ -52,12 +59,29 @@ pub struct Revocations {
     pub subjects: Vec<RevokedSubject>,
 }
 
-/// Where revocations are kept.
+/// Why a revocation was not recorded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RevokeError {
+    /// The store holds [`MAX_REVOCATIONS`] entries of this kind.
+    #[error("{0}")]
+    Full(String),
+    /// The shared store did not record it (down, timed out, failed); the
+    /// message holds no credential.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// A revocation being written (the shared store answers asynchronously).
+pub type WriteFuture<'a> = Pin<Box<dyn Future<Output = Result<(), RevokeError>> + Send + 'a>>;
+
+/// Where revocations are kept. Writes may wait on a shared store; the check on
+/// the request path ([`RevocationStore::is_revoked`]) is always a memory lookup.
 pub trait RevocationStore: Send + Sync {
-    /// Revokes one token id until `until`.
-    fn revoke_token(&self, entry: RevokedToken, now: u64) -> Result<(), String>;
-    /// Revokes a subject's credentials issued before `entry.before`.
-    fn revoke_subject(&self, entry: RevokedSubject, now: u64) -> Result<(), String>;
+    /// Revokes one token id until `until`; done when it returns `Ok`.
+    fn revoke_token(&self, entry: RevokedToken, now: u64) -> WriteFuture<'_>;
+    /// Revokes a subject's credentials issued before `entry.before`; done when
+    /// it returns `Ok`.
+    fn revoke_subject(&self, entry: RevokedSubject, now: u64) -> WriteFuture<'_>;
     /// Whether the verified principal's credential is revoked.
     fn is_revoked(&self, principal: &Principal, now: u64) -> bool;
     /// The current revocations.
@@ -85,10 +109,9 @@ impl MemoryRevocations {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-}
 
-impl RevocationStore for MemoryRevocations {
-    fn revoke_token(&self, e: RevokedToken, now: u64) -> Result<(), String> {
+    /// Revokes one token id until `until` (at once: memory only).
+    pub fn revoke_token(&self, e: RevokedToken, now: u64) -> Result<(), String> {
         let mut inner = self.write();
         inner.tokens.retain(|_, until| *until > now);
         if inner.tokens.len() >= MAX_REVOCATIONS {
@@ -100,7 +123,9 @@ impl RevocationStore for MemoryRevocations {
         Ok(())
     }
 
-    fn revoke_subject(&self, e: RevokedSubject, now: u64) -> Result<(), String> {
+    /// Revokes a subject's credentials issued before `entry.before` (at once:
+    /// memory only).
+    pub fn revoke_subject(&self, e: RevokedSubject, now: u64) -> Result<(), String> {
         let mut inner = self.write();
         inner.subjects.retain(|_, (_, until)| *until > now);
         if inner.subjects.len() >= MAX_REVOCATIONS {
@@ -113,6 +138,46 @@ impl RevocationStore for MemoryRevocations {
         *slot = (slot.0.max(e.before), slot.1.max(e.until));
         self.any.store(true, Ordering::Release);
         Ok(())
+    }
+
+    /// Adds every entry of `r` (a shared store's copy) at once, keeping the
+    /// later time of an entry held twice; expired entries are dropped first and
+    /// new ones beyond [`MAX_REVOCATIONS`] ignored.
+    pub fn merge(&self, r: &Revocations, now: u64) {
+        let mut inner = self.write();
+        inner.tokens.retain(|_, until| *until > now);
+        inner.subjects.retain(|_, (_, until)| *until > now);
+        for t in r.tokens.iter().filter(|t| t.until > now) {
+            let key = (t.issuer.clone(), t.jti.clone());
+            if let Some(slot) = inner.tokens.get_mut(&key) {
+                *slot = (*slot).max(t.until);
+            } else if inner.tokens.len() < MAX_REVOCATIONS {
+                inner.tokens.insert(key, t.until);
+            }
+        }
+        for s in r.subjects.iter().filter(|s| s.until > now) {
+            let key = (s.issuer.clone().unwrap_or_default(), s.subject.clone());
+            if let Some(slot) = inner.subjects.get_mut(&key) {
+                *slot = (slot.0.max(s.before), slot.1.max(s.until));
+            } else if inner.subjects.len() < MAX_REVOCATIONS {
+                inner.subjects.insert(key, (s.before, s.until));
+            }
+        }
+        if !inner.tokens.is_empty() || !inner.subjects.is_empty() {
+            self.any.store(true, Ordering::Release);
+        }
+    }
+}
+
+impl RevocationStore for MemoryRevocations {
+    fn revoke_token(&self, e: RevokedToken, now: u64) -> WriteFuture<'_> {
+        let r = MemoryRevocations::revoke_token(self, e, now).map_err(RevokeError::Full);
+        Box::pin(std::future::ready(r))
+    }
+
+    fn revoke_subject(&self, e: RevokedSubject, now: u64) -> WriteFuture<'_> {
+        let r = MemoryRevocations::revoke_subject(self, e, now).map_err(RevokeError::Full);
+        Box::pin(std::future::ready(r))
     }
 
     fn is_revoked(&self, p: &Principal, now: u64) -> bool {
@@ -234,5 +299,34 @@ mod tests {
             "logged in again"
         );
         assert!(!s.is_revoked(&principal("bob", None, Some(1)), 1001));
+    }
+
+    #[test]
+    fn a_merge_keeps_the_later_times_and_skips_expired_entries() {
+        let s = MemoryRevocations::default();
+        let tok = |jti: &str, until| RevokedToken {
+            issuer: "https://idp".into(),
+            jti: jti.into(),
+            until,
+        };
+        s.revoke_token(tok("t1", 500), 100).unwrap();
+        let bob = RevokedSubject {
+            issuer: Some("https://idp".into()),
+            subject: "bob".into(),
+            before: 200,
+            until: 900,
+        };
+        s.merge(
+            &Revocations {
+                tokens: vec![tok("t1", 300), tok("t2", 400), tok("t3", 50)],
+                subjects: vec![bob.clone()],
+            },
+            100,
+        );
+        let l = s.list(100);
+        assert_eq!(l.tokens, [tok("t1", 500), tok("t2", 400)]);
+        assert_eq!(l.subjects, [bob]);
+        assert!(s.is_revoked(&principal("bob", None, Some(150)), 100));
+        assert!(!s.is_revoked(&principal("bob", None, Some(250)), 100));
     }
 }

@@ -33,6 +33,19 @@ impl Shared {
         }
     }
 
+    /// Fresh state with the given revocation store (e.g. a
+    /// [`crate::authn::revoke::RedisRevocations`] shared by every instance).
+    pub fn with_revocations(
+        metrics: Arc<Metrics>,
+        revocations: Arc<dyn RevocationStore>,
+    ) -> Shared {
+        Shared {
+            revocations,
+            metrics,
+            live: Mutex::default(),
+        }
+    }
+
     /// The live object registered under `key` if one still exists (a runtime
     /// still uses it), else a new one from `make`, registered for the next reload.
     ///

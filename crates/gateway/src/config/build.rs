@@ -66,6 +66,8 @@ pub(super) fn build(raw: &RawConfig, text: &str, file: &Path) -> Result<Config, 
         })
         .collect();
     let identity_token = identity_token(&mut c, raw.identity_token.as_ref());
+    let store = crate::limit::settings::store(&mut c, raw.store.as_ref());
+    let flood_guard = crate::limit::settings::flood(&mut c, raw.flood_guard.as_ref());
     if raw.apis.is_empty() {
         c.error::<()>(None, "apis", "at least one API is needed");
     }
@@ -115,6 +117,8 @@ pub(super) fn build(raw: &RawConfig, text: &str, file: &Path) -> Result<Config, 
         upstreams,
         identity_providers,
         identity_token,
+        store,
+        flood_guard,
         apis,
         warnings: c.warnings,
     })
@@ -379,6 +383,17 @@ fn upstream(c: &mut Checker<'_>, name: &str, u: &RawUpstream) -> Option<Upstream
         preserve_host: u.preserve_host.unwrap_or(false),
         pool_idle_timeout: u.pool_idle_timeout.map_or(Duration::from_secs(90), |s| s.0),
         pool_max_idle: u.pool_max_idle.unwrap_or(256),
+        concurrency: u.concurrency.as_ref().and_then(|k| {
+            if k.max.value == 0 {
+                c.error(
+                    Some(&k.max),
+                    format!("{field}.concurrency.max"),
+                    "must be at least 1",
+                );
+                return None;
+            }
+            Some(crate::limit::config::gate_config(k.max.value, k.queue))
+        }),
     })
 }
 
@@ -491,6 +506,15 @@ fn api(
     let protection =
         crate::respond::protect::build(c, &field, a.responses.as_ref(), contracts.as_deref());
     let cors = crate::cors::build(c, &field, a.cors.as_ref(), spec.as_deref());
+    let traffic = crate::limit::config::build(
+        c,
+        &field,
+        &a.rate_limits,
+        &a.quotas,
+        a.concurrency.as_ref(),
+        spec.as_deref(),
+    );
+    let logins = crate::limit::login::build(c, &field, &a.login, spec.as_deref());
     Some(ApiConfig {
         name: a.name.value.clone(),
         spec,
@@ -511,6 +535,8 @@ fn api(
         inspection,
         protection,
         cors,
+        traffic,
+        logins,
     })
 }
 

@@ -35,6 +35,10 @@ pub(crate) struct RawConfig {
     pub(crate) identity_providers: BTreeMap<String, crate::authn::RawProvider>,
     #[serde(default)]
     pub(crate) identity_token: Option<RawIdentityToken>,
+    #[serde(default)]
+    pub(crate) store: Option<crate::limit::settings::RawStore>,
+    #[serde(default)]
+    pub(crate) flood_guard: Option<crate::limit::settings::RawFlood>,
     pub(crate) apis: Vec<RawApi>,
 }
 
@@ -168,6 +172,17 @@ pub(crate) struct RawUpstream {
     pub(crate) pool_idle_timeout: Option<Span>,
     #[serde(default)]
     pub(crate) pool_max_idle: Option<usize>,
+    #[serde(default)]
+    pub(crate) concurrency: Option<RawUpstreamConcurrency>,
+}
+
+/// `upstreams.<name>.concurrency`: requests in flight to the group at once.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawUpstreamConcurrency {
+    pub(crate) max: Spanned<usize>,
+    #[serde(default)]
+    pub(crate) queue: Option<crate::limit::config::RawQueue>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -203,4 +218,12 @@ pub(crate) struct RawApi {
     pub(crate) responses: Option<crate::respond::protect::RawResponses>,
     #[serde(default)]
     pub(crate) cors: Option<crate::cors::RawCors>,
+    #[serde(default)]
+    pub(crate) rate_limits: Vec<crate::limit::config::RawRateLimit>,
+    #[serde(default)]
+    pub(crate) quotas: Vec<crate::limit::config::RawQuota>,
+    #[serde(default)]
+    pub(crate) concurrency: Option<crate::limit::config::RawConcurrency>,
+    #[serde(default)]
+    pub(crate) login: Vec<crate::limit::login::RawLogin>,
 }

@@ -34,6 +34,12 @@ impl Secret {
         Ok(Secret(value))
     }
 
+    /// A value written inline that is not secret by itself (a Redis URL without
+    /// a password), kept as a `Secret` so that it is handled like one.
+    pub(crate) fn plain(value: String) -> Secret {
+        Secret(value)
+    }
+
     /// The secret's bytes, for comparison or hashing only.
     pub fn expose(&self) -> &[u8] {
         self.0.as_bytes()

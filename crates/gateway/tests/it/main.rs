@@ -3,6 +3,7 @@
 // A panic is how a test fails; helpers unwrap for the same reason.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod redis_server;
 mod scripted;
 mod support;
 
@@ -15,4 +16,5 @@ mod limits;
 mod proxy;
 mod reload;
 mod tls;
+mod traffic;
 mod upstreams;
