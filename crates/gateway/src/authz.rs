@@ -151,6 +151,75 @@ impl<'de> Visitor<'de> for UniqueVisitor {
     }
 }
 
+/// The authorize stage: decides, counts and records; a denial is a 403 unless
+/// the API is in monitor mode.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn stage(
+    gw: &crate::Gateway,
+    policies: &portcullis_policy::Policies,
+    enforced: bool,
+    api: &crate::runtime::ApiRuntime,
+    op: &crate::route::Operation,
+    path: &str,
+    path_params: &[(&str, &str)],
+    parts: &http::request::Parts,
+    body: Option<&[u8]>,
+    conn: &crate::pipeline::Connection,
+    ex: &mut crate::exchange::Exchange,
+) -> Result<(), crate::problem::Reject> {
+    let json = match body {
+        Some(b) if !b.is_empty() => match json_body(b) {
+            Ok(v) => Some(v),
+            Err(why) if enforced => return Err(crate::problem::Reject::Malformed(why)),
+            Err(_) => None,
+        },
+        _ => None,
+    };
+    let facts = portcullis_policy::Facts {
+        operation: &op.id,
+        path,
+        principal: ex.principal.as_deref().map(facts_of),
+        path_params,
+        query: parts.uri.query(),
+        headers: &parts.headers,
+        body: json.as_ref(),
+        client_ip: ex.client_ip,
+        tls: conn.tls,
+        mtls: conn.client_cert.is_some(),
+        now: ex.time,
+    };
+    let decision = policies.decide(&facts);
+    op.metrics.authz(decision.allowed, enforced);
+    if !decision.errors.is_empty() {
+        tracing::warn!(api = %api.name, operation = %op.id, errors = ?decision.errors, "policy evaluation errors");
+    }
+    if decision.allowed {
+        ex.authz = Some(Outcome {
+            allowed: true,
+            enforced,
+            policies: decision.policies,
+        });
+        return Ok(());
+    }
+    // Bounded label values: policy ids come from config.
+    gw.metrics
+        .denial(&api.name, &op.id, &decision.policies, enforced);
+    ex.authz = Some(Outcome {
+        allowed: false,
+        enforced,
+        policies: decision.policies.clone(),
+    });
+    let reject = crate::problem::Reject::Denied {
+        policies: decision.policies,
+    };
+    if enforced {
+        Err(reject)
+    } else {
+        ex.monitored.get_or_insert(reject);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -297,7 +297,7 @@ async fn run(
     let (owner_rule, enforced) = match policies {
         Some(policies) => {
             let enforced = authz::enforced(policies, api.cfg.mode);
-            authorize(
+            authz::stage(
                 gw,
                 policies,
                 enforced,
@@ -320,8 +320,16 @@ async fn run(
     // limit: rate limits, quotas and the consumer's concurrency, once the
     // consumer is known and before validation and inspection, so that a flood
     // of requests pays for no parsing. Only admitted requests are charged.
+    // Monitor mode records a refusal and lets the request through.
     ex.stage = "limit";
-    crate::limit::stage(gw, api, &op, &parts.headers, ex).await?;
+    if let Err(reject) = crate::limit::stage(gw, api, &op, &parts.headers, ex).await {
+        match api.cfg.mode {
+            Mode::Enforce => return Err(reject),
+            Mode::Monitor => {
+                ex.monitored.get_or_insert(reject);
+            }
+        }
+    }
 
     // validate: the request held to its contract — parameters, media type and
     // body as the spec declares them (monitor mode records a violation).
@@ -526,74 +534,5 @@ async fn run(
     match protection {
         Some(p) => p.body(resp, scope, ex).await,
         None => Ok(resp),
-    }
-}
-
-/// The authorize stage: decides, counts and records; a denial is a 403 unless
-/// the API is in monitor mode.
-#[allow(clippy::too_many_arguments)]
-fn authorize(
-    gw: &Gateway,
-    policies: &portcullis_policy::Policies,
-    enforced: bool,
-    api: &crate::runtime::ApiRuntime,
-    op: &crate::route::Operation,
-    path: &str,
-    path_params: &[(&str, &str)],
-    parts: &http::request::Parts,
-    body: Option<&[u8]>,
-    conn: &Connection,
-    ex: &mut Exchange,
-) -> Result<(), Reject> {
-    let json = match body {
-        Some(b) if !b.is_empty() => match authz::json_body(b) {
-            Ok(v) => Some(v),
-            Err(why) if enforced => return Err(Reject::Malformed(why)),
-            Err(_) => None,
-        },
-        _ => None,
-    };
-    let facts = portcullis_policy::Facts {
-        operation: &op.id,
-        path,
-        principal: ex.principal.as_deref().map(authz::facts_of),
-        path_params,
-        query: parts.uri.query(),
-        headers: &parts.headers,
-        body: json.as_ref(),
-        client_ip: ex.client_ip,
-        tls: conn.tls,
-        mtls: conn.client_cert.is_some(),
-        now: ex.time,
-    };
-    let decision = policies.decide(&facts);
-    op.metrics.authz(decision.allowed, enforced);
-    if !decision.errors.is_empty() {
-        tracing::warn!(api = %api.name, operation = %op.id, errors = ?decision.errors, "policy evaluation errors");
-    }
-    if decision.allowed {
-        ex.authz = Some(authz::Outcome {
-            allowed: true,
-            enforced,
-            policies: decision.policies,
-        });
-        return Ok(());
-    }
-    // Bounded label values: policy ids come from config.
-    gw.metrics
-        .denial(&api.name, &op.id, &decision.policies, enforced);
-    ex.authz = Some(authz::Outcome {
-        allowed: false,
-        enforced,
-        policies: decision.policies.clone(),
-    });
-    let reject = Reject::Denied {
-        policies: decision.policies,
-    };
-    if enforced {
-        Err(reject)
-    } else {
-        ex.monitored.get_or_insert(reject);
-        Ok(())
     }
 }

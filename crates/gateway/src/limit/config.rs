@@ -14,6 +14,10 @@ use super::period::Period;
 use crate::config::Checker;
 use crate::config::units::Span;
 
+mod parts;
+pub use parts::parse_rate;
+use parts::{clients, key_part, key_parts, on_store_error};
+
 /// Distinct consumers tracked at once by a per-consumer concurrency limit.
 const MAX_CONSUMER_KEYS: usize = 100_000;
 
@@ -114,6 +118,17 @@ pub enum KeyPart {
     Claim(String),
 }
 
+impl KeyPart {
+    /// Whether this part needs a verified principal (anonymous requests have
+    /// none of it).
+    pub fn needs_principal(&self) -> bool {
+        matches!(
+            self,
+            KeyPart::Principal | KeyPart::ApiKey | KeyPart::Tenant | KeyPart::Claim(_)
+        )
+    }
+}
+
 /// Which requests a limit counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Clients {
@@ -152,6 +167,8 @@ pub struct Limit {
     /// `RateLimit-Policy` item: `"name";q=..;w=..` (quotas' `w` is the period's
     /// nominal length).
     pub policy: String,
+    /// `policy` as a header value (a route with one limit sends it as is).
+    pub policy_header: http::HeaderValue,
 }
 
 /// A rate or a quota.
@@ -204,6 +221,11 @@ impl Traffic {
             .iter()
             .filter(|l| matches!(l.kind, LimitKind::Quota { .. }))
     }
+}
+
+/// A policy item as a header value (names are checked to be header-safe).
+fn header_value(text: &str) -> http::HeaderValue {
+    http::HeaderValue::try_from(text).unwrap_or(http::HeaderValue::from_static(""))
 }
 
 /// Compiles an API's traffic control (`field` is `apis[i]`); `None` when it has none.
@@ -370,7 +392,7 @@ fn rate(c: &mut Checker<'_>, at: &str, r: &RawRateLimit) -> Option<Limit> {
         None => vec![KeyPart::Ip],
     };
     let clients = clients(c, at, r.clients.as_ref())?;
-    if clients == Clients::Anonymous && needs_principal(&key) {
+    if clients == Clients::Anonymous && key.iter().any(KeyPart::needs_principal) {
         c.error(
             r.key.as_ref(),
             format!("{at}.key"),
@@ -378,7 +400,7 @@ fn rate(c: &mut Checker<'_>, at: &str, r: &RawRateLimit) -> Option<Limit> {
         );
         return None;
     }
-    if clients == Clients::All && needs_principal(&key) {
+    if clients == Clients::All && key.iter().any(KeyPart::needs_principal) {
         c.warn(
             r.key.as_ref(),
             format!("{at}.key"),
@@ -388,8 +410,10 @@ fn rate(c: &mut Checker<'_>, at: &str, r: &RawRateLimit) -> Option<Limit> {
     }
     let on_store_error = on_store_error(c, at, r.on_store_error.as_ref())?;
     let name: Arc<str> = r.name.value.as_str().into();
+    let policy = format!("\"{name}\";q={count};w={}", per.as_secs().max(1));
     Some(Limit {
-        policy: format!("\"{name}\";q={count};w={}", per.as_secs().max(1)),
+        policy_header: header_value(&policy),
+        policy,
         name,
         key,
         clients,
@@ -431,7 +455,7 @@ fn quota(c: &mut Checker<'_>, at: &str, q: &RawQuota) -> Option<Limit> {
         None => vec![KeyPart::Principal],
     };
     let on_store_error = on_store_error(c, at, q.on_store_error.as_ref())?;
-    let clients = if needs_principal(&key) {
+    let clients = if key.iter().any(KeyPart::needs_principal) {
         Clients::Authenticated
     } else {
         Clients::All
@@ -441,8 +465,10 @@ fn quota(c: &mut Checker<'_>, at: &str, q: &RawQuota) -> Option<Limit> {
         Period::Month => 2_592_000,
     };
     let name: Arc<str> = q.name.value.as_str().into();
+    let policy = format!("\"{name}\";q={};w={seconds}", q.limit.value);
     Some(Limit {
-        policy: format!("\"{name}\";q={};w={seconds}", q.limit.value),
+        policy_header: header_value(&policy),
+        policy,
         name,
         key,
         clients,
@@ -453,147 +479,4 @@ fn quota(c: &mut Checker<'_>, at: &str, q: &RawQuota) -> Option<Limit> {
         },
         on_store_error,
     })
-}
-
-/// Whether a key needs a verified principal.
-fn needs_principal(key: &[KeyPart]) -> bool {
-    key.iter().any(|k| {
-        matches!(
-            k,
-            KeyPart::Principal | KeyPart::ApiKey | KeyPart::Tenant | KeyPart::Claim(_)
-        )
-    })
-}
-
-fn clients(c: &mut Checker<'_>, at: &str, raw: Option<&Spanned<String>>) -> Option<Clients> {
-    match raw.map(|s| s.value.as_str()) {
-        None | Some("all") => Some(Clients::All),
-        Some("authenticated") => Some(Clients::Authenticated),
-        Some("anonymous") => Some(Clients::Anonymous),
-        Some(other) => {
-            c.error(
-                raw,
-                format!("{at}.clients"),
-                format!("`{other}` is not all, authenticated or anonymous"),
-            );
-            None
-        }
-    }
-}
-
-fn on_store_error(
-    c: &mut Checker<'_>,
-    at: &str,
-    raw: Option<&Spanned<String>>,
-) -> Option<OnStoreError> {
-    match raw.map(|s| s.value.as_str()) {
-        None | Some("local") => Some(OnStoreError::Local),
-        Some("fail_open") => Some(OnStoreError::Open),
-        Some("fail_closed") => Some(OnStoreError::Closed),
-        Some(other) => {
-            c.error(
-                raw,
-                format!("{at}.on_store_error"),
-                format!("`{other}` is not fail_open, fail_closed or local"),
-            );
-            None
-        }
-    }
-}
-
-fn key_parts(c: &mut Checker<'_>, at: &str, raw: &Spanned<KeyList>) -> Option<Vec<KeyPart>> {
-    let list: Vec<&str> = match &raw.value {
-        KeyList::One(s) => vec![s.as_str()],
-        KeyList::Many(v) => v.iter().map(String::as_str).collect(),
-    };
-    if list.is_empty() {
-        c.error(
-            Some(raw),
-            at,
-            "list at least one key part (e.g. `ip` or `principal`)",
-        );
-        return None;
-    }
-    let mut out = Vec::new();
-    for part in list {
-        out.push(key_part(c, at, raw, part)?);
-    }
-    Some(out)
-}
-
-fn key_part<T>(c: &mut Checker<'_>, at: &str, span: &Spanned<T>, part: &str) -> Option<KeyPart> {
-    let parsed = match part.trim() {
-        "ip" => Ok(KeyPart::Ip),
-        "principal" | "consumer" => Ok(KeyPart::Principal),
-        "api_key" => Ok(KeyPart::ApiKey),
-        "tenant" => Ok(KeyPart::Tenant),
-        "operation" => Ok(KeyPart::Operation),
-        p => {
-            if let Some(h) = p.strip_prefix("header:") {
-                http::HeaderName::from_bytes(h.trim().as_bytes())
-                    .map(KeyPart::Header)
-                    .map_err(|_| format!("`{h}` is not a header name"))
-            } else if let Some(claim) = p.strip_prefix("claim:").filter(|c| !c.trim().is_empty()) {
-                Ok(KeyPart::Claim(claim.trim().to_owned()))
-            } else {
-                Err(format!(
-                    "`{p}` is not a key part: use ip, principal, api_key, tenant, operation, \
-                     header:<name> or claim:<name>"
-                ))
-            }
-        }
-    };
-    match parsed {
-        Ok(k) => Some(k),
-        Err(e) => {
-            c.error(Some(span), at, e);
-            None
-        }
-    }
-}
-
-/// Parses `100/s`, `6000/min`, `100/10s`, `50000/h`, `1000000/day` into
-/// (count, window).
-pub fn parse_rate(text: &str) -> Result<(u64, Duration), String> {
-    let bad = || {
-        format!(
-            "`{text}` is not a rate: write `<count>/<unit>` such as `100/s`, `6000/min`, `100/10s`"
-        )
-    };
-    let (count, per) = text.split_once('/').ok_or_else(bad)?;
-    let count: u64 = count.trim().parse().map_err(|_| bad())?;
-    let per = match per.trim() {
-        "s" | "sec" | "second" => Duration::from_secs(1),
-        "m" | "min" | "minute" => Duration::from_secs(60),
-        "h" | "hour" => Duration::from_secs(3600),
-        "d" | "day" => Duration::from_secs(86_400),
-        other => crate::config::units::parse_duration(other).map_err(|_| bad())?,
-    };
-    if count == 0 || per.is_zero() {
-        return Err(format!(
-            "`{text}`: the count and the window must be above zero"
-        ));
-    }
-    if per.as_micros() / u128::from(count) == 0 {
-        return Err(format!("`{text}` is more than one request per microsecond"));
-    }
-    Ok((count, per))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rates_parse() {
-        assert_eq!(parse_rate("100/s"), Ok((100, Duration::from_secs(1))));
-        assert_eq!(parse_rate("6000/min"), Ok((6000, Duration::from_secs(60))));
-        assert_eq!(parse_rate("100/10s"), Ok((100, Duration::from_secs(10))));
-        assert_eq!(parse_rate("5/day"), Ok((5, Duration::from_secs(86_400))));
-        assert!(parse_rate("100").is_err());
-        assert!(parse_rate("0/s").is_err());
-        assert!(parse_rate("x/s").is_err());
-        assert!(parse_rate("10/fortnight").is_err());
-        assert!(parse_rate("2000000/s").is_err());
-    }
 }

@@ -51,7 +51,7 @@ pub async fn stage(
     }
     if let Some((keyed, parts)) = &traffic.per_consumer {
         // An anonymous consumer is its address.
-        let parts = if ex.principal.is_none() && parts.iter().any(needs_principal) {
+        let parts = if ex.principal.is_none() && parts.iter().any(KeyPart::needs_principal) {
             &[KeyPart::Ip][..]
         } else {
             parts
@@ -108,8 +108,11 @@ fn busy(limit: &str, full: Full, consumer: bool) -> Reject {
 
 /// The API's limits that count this request.
 fn applicable<'t>(traffic: &'t Traffic, op: &str, ex: &Exchange) -> Vec<&'t Limit> {
-    traffic
-        .for_operation(op)
+    let indexes = traffic.for_operation(op);
+    if indexes.is_empty() {
+        return Vec::new();
+    }
+    indexes
         .iter()
         .map(|&i| &traffic.limits[i])
         .filter(|l| match l.clients {
@@ -118,15 +121,8 @@ fn applicable<'t>(traffic: &'t Traffic, op: &str, ex: &Exchange) -> Vec<&'t Limi
             Clients::Anonymous => ex.principal.is_none(),
         })
         // A limit keyed by a principal's facts does not count anonymous requests.
-        .filter(|l| ex.principal.is_some() || !l.key.iter().any(needs_principal))
+        .filter(|l| ex.principal.is_some() || !l.key.iter().any(KeyPart::needs_principal))
         .collect()
-}
-
-fn needs_principal(k: &KeyPart) -> bool {
-    matches!(
-        k,
-        KeyPart::Principal | KeyPart::ApiKey | KeyPart::Tenant | KeyPart::Claim(_)
-    )
 }
 
 /// A throttling-queue place reserved for the duration of the check and hold.
@@ -320,14 +316,18 @@ fn rate_headers(
     states: &[ItemState],
     ends: &[u64],
 ) -> (HeaderValue, HeaderValue) {
-    let mut policy = String::new();
-    let mut current = String::new();
+    let policy = match limits {
+        [one] => one.policy_header.clone(),
+        _ => {
+            let joined: Vec<&str> = limits.iter().map(|l| l.policy.as_str()).collect();
+            HeaderValue::try_from(joined.join(", ")).unwrap_or(HeaderValue::from_static(""))
+        }
+    };
+    let mut current = String::with_capacity(limits.len() * 40);
     for (i, (l, s)) in limits.iter().zip(states).enumerate() {
         if i > 0 {
-            policy.push_str(", ");
             current.push_str(", ");
         }
-        policy.push_str(&l.policy);
         let reset = match l.kind {
             LimitKind::Rate { .. } => s.reset_us.div_ceil(1_000_000),
             LimitKind::Quota { .. } => ends[i],
@@ -336,7 +336,7 @@ fn rate_headers(
     }
     // Names are checked in config to be header-safe.
     (
-        HeaderValue::try_from(policy).unwrap_or(HeaderValue::from_static("")),
+        policy,
         HeaderValue::try_from(current).unwrap_or(HeaderValue::from_static("")),
     )
 }
@@ -345,9 +345,11 @@ fn micros_of(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
-/// The store key of a limit for this request: its API and name, then a digest
-/// of the key parts' values (client-chosen values never reach the store as is,
-/// and every key has the same bounded length).
+/// The store key of a limit for this request: its API and name, then the key
+/// parts' values. Addresses and operation ids are written as they are (short,
+/// and not chosen freely by the client); any other value goes through a digest,
+/// so that client-chosen text never reaches the store as is and every key has
+/// a bounded length.
 fn key_of(
     api: &str,
     limit: &str,
@@ -356,16 +358,33 @@ fn key_of(
     headers: &HeaderMap,
     ex: &Exchange,
 ) -> String {
+    let mut key = String::with_capacity(api.len() + limit.len() + 48);
+    key.push_str(api);
+    key.push(':');
+    key.push_str(limit);
+    key.push(':');
+    if parts
+        .iter()
+        .all(|p| matches!(p, KeyPart::Ip | KeyPart::Operation))
+    {
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                key.push('|');
+            }
+            match part {
+                KeyPart::Ip => write_ip(&mut key, ex.client_ip),
+                _ => key.push_str(&op.id),
+            }
+        }
+        return key;
+    }
     let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
     for part in parts {
         let value = part_value(part, op, headers, ex);
         ctx.update(&(value.len() as u64).to_le_bytes());
         ctx.update(value.as_bytes());
     }
-    let digest = ctx.finish();
-    let mut key = String::with_capacity(api.len() + limit.len() + 40);
-    let _ = write!(key, "{api}:{limit}:");
-    key.push_str(&crate::hex(&digest.as_ref()[..16]));
+    key.push_str(&crate::hex(&ctx.finish().as_ref()[..16]));
     key
 }
 
@@ -411,28 +430,38 @@ pub(crate) fn part_value<'a>(
 /// An address as limits count it: IPv4 whole, IPv6 by its /64 (one customer
 /// network: counting single IPv6 addresses would let one host use 2^64 keys).
 pub fn ip_key(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
+    let mut out = String::with_capacity(24);
+    write_ip(&mut out, ip);
+    out
+}
+
+fn write_ip(out: &mut String, ip: IpAddr) {
+    let _ = match ip {
+        IpAddr::V4(v4) => write!(out, "{v4}"),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
+            Some(v4) => write!(out, "{v4}"),
             None => {
                 let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+                write!(out, "{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
             }
         },
-    }
+    };
 }
 
 /// The store key a quota uses for a consumer in the current period, for the
-/// admin API (the same digest as `key_of` with one key part).
+/// admin API: `value` is its one key part's value, encoded as `key_of` does.
 pub fn quota_key(api: &str, limit: &Limit, value: &str, window_id: &str) -> String {
-    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-    ctx.update(&(value.len() as u64).to_le_bytes());
-    ctx.update(value.as_bytes());
-    let digest = ctx.finish();
-    format!(
-        "{api}:{}:{}:{window_id}",
-        limit.name,
-        crate::hex(&digest.as_ref()[..16])
-    )
+    let plain = limit
+        .key
+        .iter()
+        .all(|p| matches!(p, KeyPart::Ip | KeyPart::Operation));
+    let encoded = if plain {
+        value.to_owned()
+    } else {
+        let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        ctx.update(&(value.len() as u64).to_le_bytes());
+        ctx.update(value.as_bytes());
+        crate::hex(&ctx.finish().as_ref()[..16])
+    };
+    format!("{api}:{}:{encoded}:{window_id}", limit.name)
 }

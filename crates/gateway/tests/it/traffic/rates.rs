@@ -246,3 +246,21 @@ async fn a_bad_limit_is_a_config_error_naming_its_line_and_field() {
     );
     assert!(err.contains("apis[0].quotas[0].period"), "{err}");
 }
+
+#[tokio::test]
+async fn monitor_mode_records_a_refusal_and_lets_the_request_through() {
+    let up = upstream().await;
+    let gw = gateway(
+        &up,
+        "    mode: monitor\n    rate_limits:\n      - { name: watched, rate: 1/min, key: ip }\n",
+        "",
+    )
+    .await;
+    assert_eq!(statuses(&gw, "/items", 3).await, [200, 200, 200]);
+    assert_eq!(up.requests().len(), 3);
+    let metrics = gw.admin_text("/metrics").await;
+    assert!(
+        metrics.contains("limit=\"watched\",outcome=\"rejected\"} 2"),
+        "{metrics}"
+    );
+}
