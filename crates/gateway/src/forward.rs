@@ -32,8 +32,10 @@ pub struct Upstream {
     client: Client<Connector, Body>,
     cfg: UpstreamConfig,
     epoch: Instant,
-    /// The group's concurrency limit (`upstreams.<name>.concurrency`).
-    pub gate: Option<crate::limit::concurrency::Gate>,
+    /// The group's concurrency limit (`upstreams.<name>.concurrency`), shared
+    /// by every runtime whose config of it is the same (a reload does not
+    /// reset what is in flight).
+    pub gate: Option<Arc<crate::limit::concurrency::Gate>>,
 }
 
 #[derive(Debug)]
@@ -98,7 +100,7 @@ impl Upstream {
             })
             .collect::<Result<Vec<_>, String>>()?;
         Ok(Upstream {
-            gate: cfg.concurrency.map(crate::limit::concurrency::Gate::new),
+            gate: None,
             name: cfg.name.clone(),
             targets,
             next: AtomicUsize::new(0),

@@ -57,7 +57,14 @@ impl Runtime {
         let mut upstreams = HashMap::new();
         for (name, u) in &config.upstreams {
             match Upstream::new(u) {
-                Ok(up) => {
+                Ok(mut up) => {
+                    // Slots in flight stay counted across reloads.
+                    up.gate = u.concurrency.and_then(|g| {
+                        auth.reuse(format!("upstream-gate:{name}:{g:?}"), || {
+                            Ok::<_, String>(Arc::new(crate::limit::concurrency::Gate::new(g)))
+                        })
+                        .ok()
+                    });
                     upstreams.insert(name.clone(), Arc::new(up));
                 }
                 Err(e) => errors.push(ConfigError::at(&file, None, format!("upstreams.{name}"), e)),

@@ -87,3 +87,22 @@ async fn a_consumer_limit_refuses_with_429_and_frees_its_slot() {
     assert_eq!(gw.get_status("/slow/10").await, 200);
     assert_eq!(gw.get_status("/slow/10").await, 200);
 }
+
+#[tokio::test]
+async fn a_reload_keeps_the_upstream_slots_in_flight_counted() {
+    let up = upstream().await;
+    let text = with_upstream_limit(&up.url(), "{ max: 1 }");
+    let gw = gateway_with(&text, &[]).await;
+    let slow = tokio::spawn({
+        let url = format!("{}/slow/600", gw.url);
+        async move { client().get(url).send().await.unwrap().status().as_u16() }
+    });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    gw.write("portcullis.yaml", &format!("{text}\n# reloaded\n"));
+    let (status, answer) = gw.reload().await;
+    assert_eq!((status, answer["result"].as_str()), (200, Some("loaded")));
+    // The slot taken before the reload is still counted after it.
+    assert_eq!(gw.get_status("/items").await, 503);
+    assert_eq!(slow.await.unwrap(), 200);
+    assert_eq!(gw.get_status("/items").await, 200);
+}
