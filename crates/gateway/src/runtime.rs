@@ -41,6 +41,9 @@ pub struct ApiRuntime {
     pub upstream: Arc<Upstream>,
     /// Its spec's security schemes, bound to providers (indexed as `route::Security`).
     pub schemes: Vec<Option<Bound>>,
+    /// Its per-consumer concurrency limit, kept across reloads while its
+    /// settings are unchanged (requests in flight stay counted).
+    pub consumer_gate: Option<Arc<crate::limit::concurrency::Keyed>>,
 }
 
 impl Runtime {
@@ -109,6 +112,19 @@ impl Runtime {
             .iter()
             .filter_map(|a| {
                 upstreams.get(&a.upstream).map(|u| ApiRuntime {
+                    consumer_gate: a
+                        .traffic
+                        .as_ref()
+                        .and_then(|t| t.per_consumer.as_ref())
+                        .and_then(|(g, _)| {
+                            auth.reuse(format!("consumer-gate:{}:{g:?}", a.name), || {
+                                Ok::<_, String>(Arc::new(crate::limit::concurrency::Keyed::new(
+                                    *g,
+                                    crate::limit::config::MAX_CONSUMER_KEYS,
+                                )))
+                            })
+                            .ok()
+                        }),
                     name: a.name.as_str().into(),
                     cfg: a.clone(),
                     upstream: u.clone(),

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::concurrency::{GateConfig, Keyed};
+use super::concurrency::GateConfig;
 use super::period::Period;
 use crate::config::Checker;
 use crate::config::units::Span;
@@ -19,7 +19,7 @@ pub use parts::parse_rate;
 use parts::{clients, key_part, key_parts, on_store_error};
 
 /// Distinct consumers tracked at once by a per-consumer concurrency limit.
-const MAX_CONSUMER_KEYS: usize = 100_000;
+pub const MAX_CONSUMER_KEYS: usize = 100_000;
 
 /// `apis[].rate_limits[]` as written.
 #[derive(Debug, Deserialize)]
@@ -206,7 +206,8 @@ pub struct Traffic {
     /// Operation id → indexes into `limits`.
     pub by_operation: HashMap<String, Vec<usize>>,
     /// The per-consumer concurrency limit and its key.
-    pub per_consumer: Option<(Keyed, Vec<KeyPart>)>,
+    /// (The gate itself is the runtime's, kept across reloads: `ApiRuntime::consumer_gate`.)
+    pub per_consumer: Option<(GateConfig, Vec<KeyPart>)>,
 }
 
 impl Traffic {
@@ -290,7 +291,7 @@ pub(crate) fn build(
             );
         } else if let Some(key) = key {
             let cfg = gate_config(raw.per_consumer.value, raw.queue);
-            traffic.per_consumer = Some((Keyed::new(cfg, MAX_CONSUMER_KEYS), key));
+            traffic.per_consumer = Some((cfg, key));
         }
     }
     Some(Arc::new(traffic))

@@ -49,7 +49,7 @@ pub async fn stage(
     if !applied.is_empty() {
         rates_and_quotas(gw, &api.name, op, headers, &applied, ex).await?;
     }
-    if let Some((keyed, parts)) = &traffic.per_consumer {
+    if let (Some((_, parts)), Some(keyed)) = (&traffic.per_consumer, &api.consumer_gate) {
         // An anonymous consumer is its address.
         let parts = if ex.principal.is_none() && parts.iter().any(KeyPart::needs_principal) {
             &[KeyPart::Ip][..]

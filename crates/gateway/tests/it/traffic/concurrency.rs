@@ -106,3 +106,20 @@ async fn a_reload_keeps_the_upstream_slots_in_flight_counted() {
     assert_eq!(slow.await.unwrap(), 200);
     assert_eq!(gw.get_status("/items").await, 200);
 }
+
+#[tokio::test]
+async fn a_reload_keeps_the_consumer_slots_in_flight_counted() {
+    let up = upstream().await;
+    let text = config(&up.url(), "    concurrency: { per_consumer: 1, key: ip }\n");
+    let gw = gateway_with(&text, &[]).await;
+    let slow = tokio::spawn({
+        let url = format!("{}/slow/600", gw.url);
+        async move { client().get(url).send().await.unwrap().status().as_u16() }
+    });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    gw.write("portcullis.yaml", &format!("{text}\n# reloaded\n"));
+    assert_eq!(gw.reload().await.0, 200);
+    assert_eq!(gw.get_status("/items").await, 429);
+    assert_eq!(slow.await.unwrap(), 200);
+    assert_eq!(gw.get_status("/items").await, 200);
+}
