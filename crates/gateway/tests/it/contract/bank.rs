@@ -111,7 +111,13 @@ impl Setup {
 /// the problem quotes none of `sent`.
 async fn violations(resp: reqwest::Response, sent: &[&str]) -> Vec<(String, String)> {
     let doc = assert_problem(resp, 400, "invalid-request").await;
-    let text = doc.to_string();
+    // The request id is random hex: it may contain a numeric marker by chance.
+    let mut quoted = doc.clone();
+    if let Some(o) = quoted.as_object_mut() {
+        o.remove("request_id");
+        o.remove("instance");
+    }
+    let text = quoted.to_string();
     for value in sent {
         assert!(
             !text.contains(value),
