@@ -170,7 +170,7 @@ impl LoginRule {
             count: format!("{prefix}:{kind}:{id}"),
             lock: format!("{prefix}:{kind}:{id}:lock"),
         };
-        let ip = keys("ip", &subject::address(who.client_ip));
+        let ip = keys("ip", &super::ip_key(who.client_ip));
         let user = creds.user.as_deref().map(|u| keys("u", u));
         let mut attempt = Attempt {
             start,

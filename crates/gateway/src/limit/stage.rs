@@ -363,10 +363,7 @@ fn key_of(
     key.push(':');
     key.push_str(limit);
     key.push(':');
-    if parts
-        .iter()
-        .all(|p| matches!(p, KeyPart::Ip | KeyPart::Operation))
-    {
+    if written_plain(parts) {
         for (i, part) in parts.iter().enumerate() {
             if i > 0 {
                 key.push('|');
@@ -378,14 +375,30 @@ fn key_of(
         }
         return key;
     }
+    key.push_str(&digest(
+        parts.iter().map(|part| part_value(part, op, headers, ex)),
+    ));
+    key
+}
+
+/// Whether a key's values go into the store key as they are: addresses and
+/// operation ids (short, and not chosen freely by the client).
+fn written_plain(parts: &[KeyPart]) -> bool {
+    parts
+        .iter()
+        .all(|p| matches!(p, KeyPart::Ip | KeyPart::Operation))
+}
+
+/// The digest that stands for any other key's values: SHA-256 over the
+/// length-prefixed values, 128 bits in hex.
+fn digest(values: impl IntoIterator<Item = impl AsRef<str>>) -> String {
     let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-    for part in parts {
-        let value = part_value(part, op, headers, ex);
+    for value in values {
+        let value = value.as_ref();
         ctx.update(&(value.len() as u64).to_le_bytes());
         ctx.update(value.as_bytes());
     }
-    key.push_str(&crate::hex(&ctx.finish().as_ref()[..16]));
-    key
+    crate::hex(&ctx.finish().as_ref()[..16])
 }
 
 /// One key part's value, as the consumer-facing admin API also computes it.
@@ -436,32 +449,23 @@ pub fn ip_key(ip: IpAddr) -> String {
 }
 
 fn write_ip(out: &mut String, ip: IpAddr) {
-    let _ = match ip {
+    // An IPv4-mapped IPv6 address is the IPv4 client it carries.
+    let _ = match ip.to_canonical() {
         IpAddr::V4(v4) => write!(out, "{v4}"),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => write!(out, "{v4}"),
-            None => {
-                let s = v6.segments();
-                write!(out, "{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            write!(out, "{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
     };
 }
 
 /// The store key a quota uses for a consumer in the current period, for the
 /// admin API: `value` is its one key part's value, encoded as `key_of` does.
 pub fn quota_key(api: &str, limit: &Limit, value: &str, window_id: &str) -> String {
-    let plain = limit
-        .key
-        .iter()
-        .all(|p| matches!(p, KeyPart::Ip | KeyPart::Operation));
-    let encoded = if plain {
+    let encoded = if written_plain(&limit.key) {
         value.to_owned()
     } else {
-        let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-        ctx.update(&(value.len() as u64).to_le_bytes());
-        ctx.update(value.as_bytes());
-        crate::hex(&ctx.finish().as_ref()[..16])
+        digest([value])
     };
     format!("{api}:{}:{encoded}:{window_id}", limit.name)
 }

@@ -2,8 +2,6 @@
 //! as a hash), the password (only for the breached check), and the client
 //! address (an IPv6 client by its /64).
 
-use std::net::IpAddr;
-
 use aws_lc_rs::digest;
 
 /// Longest normalised username kept (bytes); longer ones are cut at a
@@ -64,16 +62,4 @@ pub(super) fn normalise(username: &str) -> String {
         u.truncate(end);
     }
     u
-}
-
-/// The address as counted: an IPv4 address (also when mapped into IPv6), or
-/// an IPv6 client's /64 (one subscriber usually holds a whole /64).
-pub(super) fn address(ip: IpAddr) -> String {
-    match ip.to_canonical() {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-    }
 }
