@@ -13,6 +13,7 @@ pub use policies::*;
 mod raw;
 mod secret;
 pub mod units;
+mod upstream;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
